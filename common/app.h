@@ -1,0 +1,37 @@
+/* app: a function's process: config -> log -> db / http client / keys -> serve -> teardown
+ * (lwan's lwan_main). Handlers receive the struct app as their context. */
+#ifndef COMMON_APP_H
+#define COMMON_APP_H
+
+#include "common/config.h"
+#include "common/crypto.h"
+#include "common/http.h"
+
+struct db;
+struct httpc;
+struct jwt_keys;
+
+struct app {
+	const char *name;
+	struct config cfg;
+	struct db *db;
+	struct httpc *httpc;
+	struct jwt_keys *jwt;
+	struct crypto_keyring keyring;
+};
+
+struct app_function {
+	const char *name;		/* the /functions/v1/<name> this executable serves */
+	http_handler_fn handler;
+	size_t max_body;		/* 0: MAX_BODY_BYTES from the config */
+	/* Optional command-line mode (e.g. `sync-retell-calls --all`): called instead of
+	 * serving when argv holds arguments other than --socket; returns the exit status. */
+	int (*cli)(struct app *app, int argc, char **argv);
+};
+
+/* Runs the function: `int main(int c, char **v) { return app_main(c, v, &fn); }`.
+ * Options: --socket PATH, --check-config (prints the config, secrets redacted). A config
+ * error lists every problem and exits 1. */
+int app_main(int argc, char **argv, const struct app_function *fn);
+
+#endif

@@ -1,0 +1,28 @@
+/* auth: who is calling: anonymous, a client, an admin (profiles.role in our database, never a
+ * claim), or the service role (scheduled jobs). */
+#ifndef COMMON_AUTH_H
+#define COMMON_AUTH_H
+
+#include "common/err.h"
+
+struct app;
+struct http_request;
+
+enum auth_kind { AUTH_ANON, AUTH_CLIENT, AUTH_ADMIN, AUTH_SERVICE };
+
+struct auth_caller {
+	enum auth_kind kind;
+	const char *user_id;	/* arena-owned; NULL for anon and service */
+};
+
+/* Identifies the caller from the Bearer token. No token or an invalid one: 401. A token whose
+ * user has no profile counts as a client. Database trouble: 503. */
+int auth_caller(struct app *app, struct http_request *req, struct auth_caller *out) MUSTCHECK;
+
+/* Convenience checks that set req->err: 403 unless admin or service role. */
+int auth_require_admin(struct http_request *req, const struct auth_caller *caller) MUSTCHECK;
+
+/* 1 when s is a canonical uuid (lower or upper hex). */
+int auth_is_uuid(const char *s);
+
+#endif

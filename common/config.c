@@ -1,0 +1,123 @@
+/* config.c: the settings table (like pgbouncer's bouncer_params[]). */
+#include "common/config.h"
+
+#include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum config_type { CONFIG_STR, CONFIG_SECRET, CONFIG_LONG };
+
+struct config_param {
+	const char *name;
+	enum config_type type;
+	int required;
+	const char *fallback;
+	size_t offset;
+	long min;
+	long max;
+};
+
+#define STR(name, req, def, field) {name, CONFIG_STR, req, def, offsetof(struct config, field), 0, 0}
+#define SECRET(name, req, field) {name, CONFIG_SECRET, req, NULL, offsetof(struct config, field), 0, 0}
+#define LONG(name, def, field, lo, hi) {name, CONFIG_LONG, 0, def, offsetof(struct config, field), lo, hi}
+
+static const struct config_param params[] = {
+	SECRET("DATABASE_URL", 1, database_url),
+	SECRET("JWT_SECRET", 0, jwt_secret),
+	STR("JWT_JWKS_FILE", 0, NULL, jwt_jwks_file),
+	STR("JWT_AUDIENCE", 0, "authenticated", jwt_audience),
+	SECRET("SECRETS_KEYS", 1, secrets_keys),
+	STR("RETELL_BASE_URL", 0, "https://api.retellai.com", retell_base_url),
+	STR("HIGHLEVEL_BASE_URL", 0, "https://services.leadconnectorhq.com", highlevel_base_url),
+	STR("HIGHLEVEL_CLIENT_ID", 0, NULL, highlevel_client_id),
+	SECRET("HIGHLEVEL_CLIENT_SECRET", 0, highlevel_client_secret),
+	STR("HIGHLEVEL_REDIRECT_URI", 0, NULL, highlevel_redirect_uri),
+	STR("RECORDING_HOSTS", 0, "*.retellai.com,*.amazonaws.com,*.cloudfront.net", recording_hosts),
+	STR("CORS_ALLOW_ORIGIN", 0, "*", cors_allow_origin),
+	STR("PROVIDER_LABEL_HIGHLEVEL", 0, "Provider A", label_highlevel),
+	STR("PROVIDER_LABEL_RETELL", 0, "Provider B", label_retell),
+	STR("LOG_LEVEL", 0, "info", log_level),
+	LONG("MAX_BODY_BYTES", "1048576", max_body_bytes, 1024, 64L << 20),
+	LONG("HTTP_TIMEOUT_MS", "10000", http_timeout_ms, 100, 600000),
+	LONG("HTTP_CONNECT_TIMEOUT_MS", "3000", http_connect_timeout_ms, 50, 60000),
+	LONG("HTTP_MAX_RESPONSE_BYTES", "33554432", http_max_response_bytes, 1024, 1L << 30),
+	LONG("HTTP_MAX_RETRIES", "5", http_max_retries, 0, 20),
+	LONG("HTTP_BACKOFF_BASE_MS", "250", http_backoff_base_ms, 1, 60000),
+	LONG("HTTP_BACKOFF_MAX_MS", "20000", http_backoff_max_ms, 1, 600000),
+	LONG("SYNC_OVERLAP_MS", "3600000", sync_overlap_ms, 0, 7L * 86400000),
+	LONG("SYNC_USER_BUDGET_S", "600", sync_user_budget_s, 1, 86400),
+	LONG("SYNC_DETAIL_CONCURRENCY", "8", sync_detail_concurrency, 1, 64),
+};
+
+static void append_problem(char *msg, size_t size, const char *name, const char *what)
+{
+	size_t used = strlen(msg);
+
+	if (used < size) {
+		snprintf(msg + used, size - used, "%s%s %s", used > 0 ? "; " : "", name, what);
+	}
+}
+
+int config_load(struct config *cfg, struct err *err)
+{
+	char problems[sizeof(err->msg)] = "";
+
+	memset(cfg, 0, sizeof(*cfg));
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		const struct config_param *p = &params[i];
+		const char *value = getenv(p->name);
+		char *field = (char *)cfg + p->offset;
+
+		if (value == NULL || value[0] == '\0') {
+			value = p->fallback;
+		}
+		if (value == NULL) {
+			if (p->required) {
+				append_problem(problems, sizeof(problems), p->name, "is required");
+			}
+			continue;
+		}
+		if (p->type != CONFIG_LONG) {
+			memcpy(field, &value, sizeof(value));
+			continue;
+		}
+		char *end = NULL;
+		errno = 0;
+		long n = strtol(value, &end, 10);
+		if (errno != 0 || end == value || *end != '\0' || n < p->min || n > p->max) {
+			append_problem(problems, sizeof(problems), p->name, "is not a number in range");
+			continue;
+		}
+		memcpy(field, &n, sizeof(n));
+	}
+	if (cfg->jwt_secret == NULL && cfg->jwt_jwks_file == NULL) {
+		append_problem(problems, sizeof(problems), "JWT_SECRET", "or JWT_JWKS_FILE is required");
+	}
+	if (problems[0] != '\0') {
+		return err_set(err, 500, "config", "%s", problems);
+	}
+	return 0;
+}
+
+void config_dump(const struct config *cfg, FILE *out)
+{
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		const struct config_param *p = &params[i];
+		const char *field = (const char *)cfg + p->offset;
+		const char *s;
+		long n;
+
+		if (p->type == CONFIG_LONG) {
+			memcpy(&n, field, sizeof(n));
+			fprintf(out, "%s=%ld\n", p->name, n);
+			continue;
+		}
+		memcpy(&s, field, sizeof(s));
+		if (p->type == CONFIG_SECRET) {
+			fprintf(out, "%s=%s\n", p->name, s != NULL ? "(set)" : "(unset)");
+		} else {
+			fprintf(out, "%s=%s\n", p->name, s != NULL ? s : "");
+		}
+	}
+}

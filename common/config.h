@@ -1,0 +1,44 @@
+/* config: every setting comes from the environment through one table, checked at start-up. */
+#ifndef COMMON_CONFIG_H
+#define COMMON_CONFIG_H
+
+#include <stdio.h>
+
+#include "common/err.h"
+
+struct config {
+	const char *database_url;
+	const char *jwt_secret;
+	const char *jwt_jwks_file;
+	const char *jwt_audience;
+	const char *secrets_keys;
+	const char *retell_base_url;
+	const char *highlevel_base_url;
+	const char *highlevel_client_id;
+	const char *highlevel_client_secret;
+	const char *highlevel_redirect_uri;
+	const char *recording_hosts;
+	const char *cors_allow_origin;
+	const char *label_highlevel;
+	const char *label_retell;
+	const char *log_level;
+	long max_body_bytes;
+	long http_timeout_ms;
+	long http_connect_timeout_ms;
+	long http_max_response_bytes;
+	long http_max_retries;
+	long http_backoff_base_ms;
+	long http_backoff_max_ms;
+	long sync_overlap_ms;
+	long sync_user_budget_s;
+	long sync_detail_concurrency;
+};
+
+/* Fills cfg from the environment (values are borrowed from environ, valid for the process).
+ * Every problem is listed in err->msg, not only the first. */
+int config_load(struct config *cfg, struct err *err) MUSTCHECK;
+
+/* Prints NAME=value lines, secrets shown as "(set)" / "(unset)". */
+void config_dump(const struct config *cfg, FILE *out);
+
+#endif

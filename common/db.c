@@ -1,0 +1,248 @@
+/* db.c: libpq wrapper. */
+#include "common/db.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <libpq-fe.h>
+
+#include "common/arena.h"
+#include "common/log.h"
+
+#define MAX_PREPARED 64
+
+struct db {
+	char *conninfo;
+	PGconn *conn;
+	int in_tx;
+	int nprepared;
+	char *prepared[MAX_PREPARED];
+};
+
+struct db *db_create(const char *conninfo)
+{
+	struct db *db = calloc(1, sizeof(*db));
+
+	if (db == NULL || (db->conninfo = strdup(conninfo)) == NULL) {
+		abort();
+	}
+	return db;
+}
+
+static void forget_prepared(struct db *db)
+{
+	for (int i = 0; i < db->nprepared; i++) {
+		free(db->prepared[i]);
+	}
+	db->nprepared = 0;
+}
+
+static void disconnect(struct db *db)
+{
+	PQfinish(db->conn);
+	db->conn = NULL;
+	db->in_tx = 0;
+	forget_prepared(db);
+}
+
+void db_destroy(struct db *db)
+{
+	if (db == NULL) {
+		return;
+	}
+	disconnect(db);
+	free(db->conninfo);
+	free(db);
+}
+
+static int ensure_connected(struct db *db, struct err *err)
+{
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
+		return 0;
+	}
+	disconnect(db);
+	db->conn = PQconnectdb(db->conninfo);
+	if (PQstatus(db->conn) != CONNECTION_OK) {
+		// the libpq message names host and socket, never the password
+		log_warn("database connection failed: %s", PQerrorMessage(db->conn));
+		disconnect(db);
+		return err_set(err, 503, "db_unavailable", "database unavailable, retry later");
+	}
+	return 0;
+}
+
+static int status_for_sqlstate(const char *state)
+{
+	if (state == NULL) {
+		return 503;
+	}
+	if (strcmp(state, "23505") == 0 || strcmp(state, "23P01") == 0) {
+		return 409;
+	}
+	if (strncmp(state, "23", 2) == 0 || strncmp(state, "22", 2) == 0) {
+		return 400;
+	}
+	if (strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0 || strcmp(state, "57014") == 0 ||
+	    strncmp(state, "08", 2) == 0 || strncmp(state, "53", 2) == 0 ||
+	    strncmp(state, "57P", 3) == 0) {
+		return 503;
+	}
+	return 500;
+}
+
+static void copy_rows(PGresult *res, struct arena *arena, struct db_rows *rows)
+{
+	const char *affected = PQcmdTuples(res);
+
+	rows->nrows = PQntuples(res);
+	rows->ncols = PQnfields(res);
+	rows->affected = affected[0] != '\0' ? strtol(affected, NULL, 10) : 0;
+	rows->names = arena_alloc(arena, sizeof(char *) * (size_t)(rows->ncols + 1));
+	rows->values = arena_alloc(arena, sizeof(char *) * (size_t)(rows->nrows * rows->ncols + 1));
+	for (int c = 0; c < rows->ncols; c++) {
+		rows->names[c] = arena_strdup(arena, PQfname(res, c));
+	}
+	for (int r = 0; r < rows->nrows; r++) {
+		for (int c = 0; c < rows->ncols; c++) {
+			rows->values[r * rows->ncols + c] =
+				PQgetisnull(res, r, c)
+					? NULL
+					: arena_strndup(arena, PQgetvalue(res, r, c),
+							(size_t)PQgetlength(res, r, c));
+		}
+	}
+}
+
+static int is_prepared(struct db *db, const char *name)
+{
+	for (int i = 0; i < db->nprepared; i++) {
+		if (strcmp(db->prepared[i], name) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static PGresult *run(struct db *db, const char *name, const char *sql, int nparams,
+		     const char *const *params)
+{
+	PGresult *res;
+
+	if (name == NULL) {
+		return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
+	}
+	if (!is_prepared(db, name)) {
+		res = PQprepare(db->conn, name, sql, nparams, NULL);
+		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+			return res;
+		}
+		PQclear(res);
+		if (db->nprepared < MAX_PREPARED && (db->prepared[db->nprepared] = strdup(name)) != NULL) {
+			db->nprepared++;
+		}
+	}
+	return PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+}
+
+int db_exec(struct db *db, struct arena *arena, const char *name, const char *sql, int nparams,
+	    const char *const *params, struct db_rows *rows, struct err *err)
+{
+	PGresult *res = NULL;
+	ExecStatusType st;
+	int rc = -1;
+
+	if (ensure_connected(db, err) < 0) {
+		return -1;
+	}
+	res = run(db, name, sql, nparams, params);
+	if (PQstatus(db->conn) != CONNECTION_OK && !db->in_tx) {
+		// the server went away between statements: one fresh connection, one more try
+		PQclear(res);
+		res = NULL;
+		disconnect(db);
+		if (ensure_connected(db, err) < 0) {
+			goto done;
+		}
+		res = run(db, name, sql, nparams, params);
+	}
+	st = PQresultStatus(res);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+		int status = PQstatus(db->conn) != CONNECTION_OK ? 503 : status_for_sqlstate(state);
+
+		log_warn("query failed sqlstate=%s: %s", state != NULL ? state : "-",
+			 PQresultErrorMessage(res));
+		if (status == 503) {
+			err_set(err, 503, "db_unavailable", "database unavailable, retry later");
+		} else if (status == 400) {
+			err_set(err, 400, "bad_value", "a value was rejected by the database");
+		} else if (status == 409) {
+			err_set(err, 409, "conflict", "the record already exists");
+		} else {
+			err_set(err, 500, "db_error", "database error");
+		}
+		if (PQstatus(db->conn) != CONNECTION_OK) {
+			disconnect(db);
+		}
+		goto done;
+	}
+	if (rows != NULL) {
+		copy_rows(res, arena, rows);
+	}
+	rc = 0;
+done:
+	PQclear(res);
+	return rc;
+}
+
+int db_begin(struct db *db, struct err *err)
+{
+	if (db_exec(db, NULL, NULL, "BEGIN", 0, NULL, NULL, err) < 0) {
+		return -1;
+	}
+	db->in_tx = 1;
+	return 0;
+}
+
+int db_commit(struct db *db, struct err *err)
+{
+	int rc = db_exec(db, NULL, NULL, "COMMIT", 0, NULL, NULL, err);
+
+	db->in_tx = 0;
+	return rc;
+}
+
+void db_rollback(struct db *db)
+{
+	struct err ignored = {0};
+
+	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
+	    PQtransactionStatus(db->conn) != PQTRANS_IDLE) {
+		(void)!db_exec(db, NULL, NULL, "ROLLBACK", 0, NULL, NULL, &ignored);
+	}
+	db->in_tx = 0;
+}
+
+const char *db_get(const struct db_rows *rows, int row, const char *column)
+{
+	for (int c = 0; c < rows->ncols; c++) {
+		if (strcmp(rows->names[c], column) == 0) {
+			return rows->values[row * rows->ncols + c];
+		}
+	}
+	return NULL;
+}
+
+int db_ping(struct db *db, char *version, size_t size, struct err *err)
+{
+	const char *v;
+
+	if (db_exec(db, NULL, NULL, "SELECT 1", 0, NULL, NULL, err) < 0) {
+		return -1;
+	}
+	v = PQparameterStatus(db->conn, "server_version");
+	snprintf(version, size, "%s", v != NULL ? v : "unknown");
+	return 0;
+}

@@ -1,0 +1,527 @@
+/* http.c: FastCGI accept loop and request/response helpers. */
+#include "common/http.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <fcgiapp.h>
+#include <json-c/json_object.h>
+
+#include "common/arena.h"
+#include "common/jsonh.h"
+#include "common/log.h"
+
+#define FUNCTIONS_PREFIX "/functions/v1/"
+
+static volatile sig_atomic_t stop_requested;
+
+static const double latency_bounds_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
+#define NBOUNDS (sizeof(latency_bounds_ms) / sizeof(latency_bounds_ms[0]))
+
+static struct {
+	long by_status[6];		/* index status / 100 */
+	long latency_buckets[NBOUNDS];	/* cumulative at render time */
+	long latency_count;
+	double latency_sum_ms;
+	void (*extra)(struct buf *out, const char *function, void *ctx);
+	void *extra_ctx;
+} metrics;
+
+static void on_stop(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+	FCGX_ShutdownPending();
+}
+
+int http_listen_fd(const char *socket_path, struct err *err)
+{
+	const char *pid = getenv("LISTEN_PID");
+	const char *fds = getenv("LISTEN_FDS");
+	int fd;
+
+	if (pid != NULL && fds != NULL && strtol(pid, NULL, 10) == (long)getpid() &&
+	    strtol(fds, NULL, 10) >= 1) {
+		return 3;	// systemd socket activation: SD_LISTEN_FDS_START
+	}
+	if (socket_path == NULL) {
+		return 0;	// spawn-fcgi and multiwatch hand the socket over as stdin
+	}
+	unlink(socket_path);
+	fd = FCGX_OpenSocket(socket_path, 128);
+	if (fd < 0) {
+		return err_set(err, 500, "listen", "cannot listen on %s: %s", socket_path,
+			       strerror(errno));
+	}
+	chmod(socket_path, 0660);
+	return fd;
+}
+
+const char *http_param(const struct http_request *req, const char *name)
+{
+	return FCGX_GetParam(name, req->env);
+}
+
+const char *http_header(const struct http_request *req, const char *name)
+{
+	char key[128] = "HTTP_";
+	size_t n = 5;
+
+	for (; *name != '\0' && n + 1 < sizeof(key); name++, n++) {
+		key[n] = *name == '-' ? '_' : (char)(*name >= 'a' && *name <= 'z' ? *name - 32 : *name);
+	}
+	key[n] = '\0';
+	if (strcmp(key, "HTTP_CONTENT_TYPE") == 0) {
+		return http_param(req, "CONTENT_TYPE");
+	}
+	return http_param(req, key);
+}
+
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9') {
+		return c - '0';
+	}
+	c = (char)(c | 0x20);
+	return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+// Decodes %XX and '+'; NULL when the result would hold a NUL byte (%00), which nothing
+// downstream could store or compare safely.
+static char *url_decode(struct arena *arena, const char *s, size_t len)
+{
+	char *out = arena_alloc(arena, len + 1);
+	size_t o = 0;
+
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '+') {
+			c = ' ';
+		} else if (c == '%' && i + 2 < len && hexval(s[i + 1]) >= 0 &&
+			   hexval(s[i + 2]) >= 0) {
+			c = (char)(hexval(s[i + 1]) * 16 + hexval(s[i + 2]));
+			i += 2;
+		}
+		if (c == '\0') {
+			return NULL;
+		}
+		out[o++] = c;
+	}
+	out[o] = '\0';
+	return out;
+}
+
+const char *http_query(const struct http_request *req, const char *name)
+{
+	size_t name_len = strlen(name);
+	const char *p = req->query;
+
+	while (*p != '\0') {
+		const char *end = p + strcspn(p, "&");
+		const char *eq = memchr(p, '=', (size_t)(end - p));
+
+		if (eq != NULL && (size_t)(eq - p) == name_len && memcmp(p, name, name_len) == 0) {
+			return url_decode(req->arena, eq + 1, (size_t)(end - eq - 1));
+		}
+		p = *end == '&' ? end + 1 : end;
+	}
+	return NULL;
+}
+
+const char *http_bearer(const struct http_request *req)
+{
+	const char *auth = http_header(req, "authorization");
+
+	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
+		return NULL;
+	}
+	auth += 7;
+	while (*auth == ' ') {
+		auth++;
+	}
+	return *auth != '\0' ? auth : NULL;
+}
+
+int http_method_is(const struct http_request *req, const char *method)
+{
+	return strcmp(req->method, method) == 0;
+}
+
+int http_fail(struct http_request *req, int status, const char *code, const char *fmt, ...)
+{
+	va_list ap;
+	char msg[sizeof(req->err.msg)];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	err_set(&req->err, status, code, "%s", msg);
+	return req->err.status;
+}
+
+int http_respond_json(struct http_response *resp, int status, struct json_object *obj)
+{
+	const char *text = jsonh_to_string(obj);
+
+	buf_reset(&resp->body);
+	if (buf_append_str(&resp->body, text) < 0) {
+		status = 500;
+	}
+	json_object_put(obj);
+	resp->status = status;
+	return status;
+}
+
+void http_add_header(struct http_response *resp, const char *name, const char *value)
+{
+	size_t start = resp->headers.len;
+
+	if (buf_printf(&resp->headers, "%s: %s\r\n", name, value) < 0) {
+		return;
+	}
+	// a provider or user value echoed in a header must not be able to start a new one
+	for (size_t i = start; i + 2 < resp->headers.len; i++) {
+		if (resp->headers.data[i] == '\r' || resp->headers.data[i] == '\n') {
+			resp->headers.data[i] = ' ';
+		}
+	}
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 206: return "Partial Content";
+	case 302: return "Found";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 416: return "Range Not Satisfiable";
+	case 422: return "Unprocessable Entity";
+	case 429: return "Too Many Requests";
+	case 502: return "Bad Gateway";
+	case 503: return "Service Unavailable";
+	case 504: return "Gateway Timeout";
+	default: return status < 500 ? "Error" : "Internal Server Error";
+	}
+}
+
+// libfcgi's own printf lacks %zu and friends, so the head is formatted with snprintf.
+static int write_head(struct http_response *resp, int status, long content_length)
+{
+	char head[1024];
+	int n;
+
+	n = snprintf(head, sizeof(head),
+		     "Status: %d %s\r\n"
+		     "Content-Type: %s\r\n"
+		     "Access-Control-Allow-Origin: %s\r\n"
+		     "Access-Control-Allow-Headers: authorization, x-client-info, apikey, content-type\r\n"
+		     "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
+		     "Vary: Origin\r\n"
+		     "X-Content-Type-Options: nosniff\r\n",
+		     status, reason(status),
+		     resp->content_type != NULL ? resp->content_type : "application/json",
+		     resp->cors_origin);
+	if (n < 0 || (size_t)n >= sizeof(head) || FCGX_PutStr(head, n, resp->out) != n) {
+		return -1;
+	}
+	if (resp->headers.len > 0 &&
+	    FCGX_PutStr(resp->headers.data, (int)resp->headers.len, resp->out) != (int)resp->headers.len) {
+		return -1;
+	}
+	if (content_length >= 0) {
+		n = snprintf(head, sizeof(head), "Content-Length: %ld\r\n", content_length);
+		if (FCGX_PutStr(head, n, resp->out) != n) {
+			return -1;
+		}
+	}
+	return FCGX_PutS("\r\n", resp->out) < 0 ? -1 : 0;
+}
+
+int http_stream_begin(struct http_response *resp, int status)
+{
+	resp->status = status;
+	resp->streaming = 1;
+	return write_head(resp, status, -1);
+}
+
+int http_stream_write(struct http_response *resp, const void *data, size_t len)
+{
+	if (len > 0 && FCGX_PutStr(data, (int)len, resp->out) != (int)len) {
+		return -1;	// the client went away
+	}
+	resp->streamed_bytes += len;
+	return 0;
+}
+
+static void send_response(struct http_response *resp)
+{
+	if (write_head(resp, resp->status, (long)resp->body.len) == 0 && resp->body.len > 0) {
+		FCGX_PutStr(resp->body.data, (int)resp->body.len, resp->out);
+	}
+}
+
+static const char *public_message(const struct err *err, int status)
+{
+	// 500 is a bug or a database error: its detail is for the log, not the caller
+	if (status == 500 || err->msg[0] == '\0') {
+		return status >= 500 ? "internal error" : reason(status);
+	}
+	return err->msg;
+}
+
+static void render_error(struct http_request *req, struct http_response *resp)
+{
+	struct json_object *obj = json_object_new_object();
+	const char *code = req->err.code[0] != '\0' ? req->err.code : "error";
+
+	jsonh_add_string(obj, "error", code);
+	jsonh_add_string(obj, "message", public_message(&req->err, resp->status));
+	resp->content_type = "application/json";
+	http_respond_json(resp, resp->status, obj);
+}
+
+static char **copy_env(struct arena *arena, char **env)
+{
+	size_t n = 0;
+	char **copy;
+
+	while (env != NULL && env[n] != NULL) {
+		n++;
+	}
+	copy = arena_alloc(arena, sizeof(char *) * (n + 1));
+	for (size_t i = 0; i < n; i++) {
+		copy[i] = arena_strdup(arena, env[i]);
+	}
+	copy[n] = NULL;
+	return copy;
+}
+
+static const char *param_or(struct http_request *req, const char *name, const char *fallback)
+{
+	const char *v = http_param(req, name);
+
+	return v != NULL ? v : fallback;
+}
+
+static void init_request(struct http_request *req, const struct http_server *srv, FCGX_Request *fx)
+{
+	const char *uri;
+	const char *q;
+	size_t prefix_len = strlen(FUNCTIONS_PREFIX) + strlen(srv->function);
+
+	req->function = srv->function;
+	req->env = copy_env(req->arena, fx->envp);
+	req->fcgx = fx;
+	req->method = param_or(req, "REQUEST_METHOD", "GET");
+	req->query = param_or(req, "QUERY_STRING", "");
+	req->request_id = param_or(req, "REQUEST_ID", "-");
+	uri = param_or(req, "DOCUMENT_URI", param_or(req, "REQUEST_URI", "/"));
+	q = strchr(uri, '?');
+	req->path = q != NULL ? arena_strndup(req->arena, uri, (size_t)(q - uri)) : uri;
+	req->subpath = "";
+	if (strncmp(req->path, FUNCTIONS_PREFIX, strlen(FUNCTIONS_PREFIX)) == 0 &&
+	    strncmp(req->path + strlen(FUNCTIONS_PREFIX), srv->function, strlen(srv->function)) == 0) {
+		req->subpath = req->path + prefix_len;
+	}
+	log_set_request_id(req->request_id);
+}
+
+// Reads the declared body; returns 0, or the status to answer with.
+static int read_body(struct http_request *req, const struct http_server *srv, FCGX_Stream *in)
+{
+	const char *cl = http_param(req, "CONTENT_LENGTH");
+	char *end = NULL;
+	long long len = 0;
+	char *body;
+	size_t got = 0;
+
+	if (cl != NULL && cl[0] != '\0') {
+		errno = 0;
+		len = strtoll(cl, &end, 10);
+		if (errno != 0 || *end != '\0' || len < 0) {
+			return http_fail(req, 400, "bad_request", "invalid Content-Length");
+		}
+	}
+	if ((unsigned long long)len > srv->max_body) {
+		return http_fail(req, 413, "payload_too_large", "body larger than %zu bytes",
+				 srv->max_body);
+	}
+	body = arena_alloc(req->arena, (size_t)len + 1);
+	while (got < (size_t)len) {
+		int n = FCGX_GetStr(body + got, (int)((size_t)len - got), in);
+		if (n <= 0) {
+			return http_fail(req, 400, "bad_request", "body shorter than Content-Length");
+		}
+		got += (size_t)n;
+	}
+	body[got] = '\0';
+	req->body = body;
+	req->body_len = got;
+	return 0;
+}
+
+static void record_metrics(int status, double ms)
+{
+	int cls = status / 100;
+
+	metrics.by_status[cls >= 1 && cls <= 5 ? cls : 0]++;
+	metrics.latency_count++;
+	metrics.latency_sum_ms += ms;
+	for (size_t i = 0; i < NBOUNDS; i++) {
+		if (ms <= latency_bounds_ms[i]) {
+			metrics.latency_buckets[i]++;
+			break;
+		}
+	}
+}
+
+void http_metrics_set_extra(void (*render)(struct buf *out, const char *function, void *ctx),
+			    void *ctx)
+{
+	metrics.extra = render;
+	metrics.extra_ctx = ctx;
+}
+
+void http_metrics_render(struct buf *out, const char *function)
+{
+	long cumulative = 0;
+	int rc = 0;
+
+	rc |= buf_printf(out, "# TYPE callbridge_requests_total counter\n");
+	for (int cls = 1; cls <= 5; cls++) {
+		rc |= buf_printf(out, "callbridge_requests_total{function=\"%s\",code=\"%dxx\"} %ld\n",
+				 function, cls, metrics.by_status[cls]);
+	}
+	rc |= buf_printf(out, "# TYPE callbridge_request_duration_ms histogram\n");
+	for (size_t i = 0; i < NBOUNDS; i++) {
+		cumulative += metrics.latency_buckets[i];
+		rc |= buf_printf(out, "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"%g\"} %ld\n",
+				 function, latency_bounds_ms[i], cumulative);
+	}
+	rc |= buf_printf(out, "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"+Inf\"} %ld\n",
+			 function, metrics.latency_count);
+	rc |= buf_printf(out, "callbridge_request_duration_ms_sum{function=\"%s\"} %.3f\n", function,
+			 metrics.latency_sum_ms);
+	rc |= buf_printf(out, "callbridge_request_duration_ms_count{function=\"%s\"} %ld\n", function,
+			 metrics.latency_count);
+	if (rc == 0 && metrics.extra != NULL) {
+		metrics.extra(out, function, metrics.extra_ctx);
+	}
+}
+
+static int dispatch(const struct http_server *srv, struct http_request *req,
+		    struct http_response *resp)
+{
+	const char *internal = http_param(req, "CALLBRIDGE_METRICS");
+
+	if (internal != NULL && strcmp(internal, "1") == 0) {
+		// only nginx's internal location sets this param; clients cannot
+		resp->content_type = "text/plain; version=0.0.4";
+		http_metrics_render(&resp->body, srv->function);
+		return 200;
+	}
+	if (http_method_is(req, "OPTIONS")) {
+		http_add_header(resp, "Access-Control-Max-Age", "86400");
+		return 204;
+	}
+	return srv->handler(srv->ctx, req, resp);
+}
+
+static double elapsed_ms(const struct timespec *start)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (double)(now.tv_sec - start->tv_sec) * 1000.0 +
+	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
+}
+
+static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct arena *arena,
+		       struct http_response *resp)
+{
+	struct http_request req = {.arena = arena};
+	struct timespec start;
+	double ms;
+	int status;
+
+	clock_gettime(CLOCK_MONOTONIC, &start);
+	buf_reset(&resp->headers);
+	buf_reset(&resp->body);
+	resp->status = 0;
+	resp->content_type = NULL;
+	resp->streaming = 0;
+	resp->streamed_bytes = 0;
+	resp->out = fx->out;
+	init_request(&req, srv, fx);
+	status = read_body(&req, srv, fx->in);
+	if (status == 0) {
+		status = dispatch(srv, &req, resp);
+	}
+	if (status < 100 || status > 599) {
+		log_error("handler returned status %d", status);
+		status = http_fail(&req, 500, "internal", "internal error");
+	}
+	if (!resp->streaming) {
+		resp->status = status;
+		if (status >= 400 && resp->body.len == 0) {
+			render_error(&req, resp);
+		}
+		send_response(resp);
+	}
+	ms = elapsed_ms(&start);
+	record_metrics(resp->status, ms);
+	if (resp->status >= 500) {
+		log_warn("%s %s -> %d %.1fms error=%s: %s", req.method, req.path, resp->status, ms,
+			 req.err.code, req.err.msg);
+	} else {
+		log_info("%s %s -> %d %.1fms bytes=%zu", req.method, req.path, resp->status, ms,
+			 resp->streaming ? resp->streamed_bytes : resp->body.len);
+	}
+	log_set_request_id(NULL);
+}
+
+int http_serve(const struct http_server *srv)
+{
+	FCGX_Request fx;
+	struct arena *arena = arena_create();
+	struct http_response resp = {.cors_origin = srv->cors_origin};
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_stop;	// no SA_RESTART: accept() must return so the loop can end
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	buf_init(&resp.headers, 64 * 1024);
+	buf_init(&resp.body, 64L << 20);
+	FCGX_Init();
+	FCGX_InitRequest(&fx, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	while (!stop_requested && FCGX_Accept_r(&fx) >= 0) {
+		handle_one(srv, &fx, arena, &resp);
+		FCGX_Finish_r(&fx);
+		arena_reset(arena);
+	}
+	FCGX_Free(&fx, 1);
+	buf_finish(&resp.headers);
+	buf_finish(&resp.body);
+	arena_destroy(arena);
+	log_info("stopped");
+	return 0;
+}

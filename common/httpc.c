@@ -1,0 +1,324 @@
+/* httpc.c: libcurl easy handle with retries. */
+#include "common/httpc.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+
+#include "common/crypto.h"
+#include "common/log.h"
+
+struct httpc {
+	CURL *easy;
+	struct httpc_options opts;
+	struct httpc_counters counters;
+};
+
+struct transfer {
+	struct buf *body;
+	long retry_after_ms;
+	int too_large;
+};
+
+int64_t httpc_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+struct httpc *httpc_create(const struct httpc_options *opts)
+{
+	struct httpc *c = calloc(1, sizeof(*c));
+
+	if (c == NULL) {
+		abort();
+	}
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+	c->easy = curl_easy_init();
+	if (c->easy == NULL) {
+		abort();
+	}
+	c->opts = *opts;
+	return c;
+}
+
+void httpc_destroy(struct httpc *c)
+{
+	if (c == NULL) {
+		return;
+	}
+	curl_easy_cleanup(c->easy);
+	free(c);
+}
+
+void httpc_response_finish(struct httpc_response *resp)
+{
+	buf_finish(&resp->body);
+}
+
+const struct httpc_counters *httpc_counters(const struct httpc *c)
+{
+	return &c->counters;
+}
+
+int httpc_url_allowed(const char *url)
+{
+	static const char *const loopback[] = {"http://127.0.0.1:", "http://127.0.0.1/",
+					       "http://localhost:", "http://localhost/",
+					       "http://[::1]:", "http://[::1]/"};
+
+	if (strncmp(url, "https://", 8) == 0) {
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
+		if (strncmp(url, loopback[i], strlen(loopback[i])) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+long httpc_parse_retry_after(const char *value, int64_t now_s)
+{
+	char *end = NULL;
+	long secs;
+	time_t when;
+
+	while (*value == ' ') {
+		value++;
+	}
+	if (isdigit((unsigned char)*value)) {
+		secs = strtol(value, &end, 10);
+		return secs >= 0 && secs < 86400 ? secs * 1000 : -1;
+	}
+	when = curl_getdate(value, NULL);
+	if (when < 0) {
+		return -1;
+	}
+	return when > now_s ? (long)(when - now_s) * 1000 : 0;
+}
+
+long httpc_backoff_ms(const struct httpc_options *opts, int attempt, long retry_after_ms)
+{
+	long ceiling = opts->backoff_base_ms;
+	uint32_t r = 0;
+
+	if (retry_after_ms >= 0) {
+		return retry_after_ms < opts->backoff_max_ms ? retry_after_ms : opts->backoff_max_ms;
+	}
+	for (int i = 1; i < attempt && ceiling < opts->backoff_max_ms; i++) {
+		ceiling *= 2;
+	}
+	if (ceiling > opts->backoff_max_ms) {
+		ceiling = opts->backoff_max_ms;
+	}
+	if (crypto_random(&r, sizeof(r)) < 0) {
+		r = (uint32_t)httpc_now_ms();
+	}
+	// full jitter keeps many workers retrying after one outage from marching in step
+	return (long)(r % (uint32_t)(ceiling + 1));
+}
+
+static size_t on_body(char *data, size_t size, size_t n, void *ud)
+{
+	struct transfer *t = ud;
+
+	if (buf_append(t->body, data, size * n) < 0) {
+		t->too_large = 1;
+		return 0;
+	}
+	return size * n;
+}
+
+static size_t on_header(char *line, size_t size, size_t n, void *ud)
+{
+	struct transfer *t = ud;
+	size_t len = size * n;
+	char value[128];
+
+	if (len > 12 && len < 12 + sizeof(value) && strncasecmp(line, "retry-after:", 12) == 0) {
+		memcpy(value, line + 12, len - 12);
+		value[len - 12] = '\0';
+		value[strcspn(value, "\r\n")] = '\0';
+		t->retry_after_ms = httpc_parse_retry_after(value, (int64_t)time(NULL));
+	}
+	return len;
+}
+
+static struct curl_slist *make_headers(const char *const *headers)
+{
+	struct curl_slist *list = NULL;
+
+	for (; headers != NULL && *headers != NULL; headers++) {
+		struct curl_slist *next = curl_slist_append(list, *headers);
+		if (next == NULL) {
+			abort();
+		}
+		list = next;
+	}
+	// curl adds "Expect: 100-continue" to large POSTs; providers answer faster without it
+	return curl_slist_append(list, "Expect:");
+}
+
+static void setup(struct httpc *c, const char *method, const char *url, struct curl_slist *hdrs)
+{
+	CURL *e = c->easy;
+
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, method);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "callbridge/0.1");
+}
+
+// One attempt; returns 1 when it should be retried, 0 when final, -1 on a final error.
+static int attempt(struct httpc *c, const struct httpc_request *req, struct curl_slist *hdrs,
+		   struct httpc_response *resp, long *retry_after_ms, struct err *err)
+{
+	struct transfer t = {&resp->body, -1, 0};
+	CURLcode rc;
+
+	buf_reset(&resp->body);
+	setup(c, req->method, req->url, hdrs);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &t);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &t);
+	if (req->body != NULL) {
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, req->body);
+		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
+	}
+	c->counters.requests++;
+	rc = curl_easy_perform(c->easy);
+	*retry_after_ms = t.retry_after_ms;
+	if (t.too_large) {
+		err_set(err, 502, "upstream_too_large", "provider answer exceeds the size limit");
+		return -1;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		err_set(err, 504, "upstream_timeout", "provider did not answer in time");
+		return 1;
+	}
+	if (rc != CURLE_OK) {
+		err_set(err, 502, "upstream_unreachable", "provider unreachable: %s",
+			curl_easy_strerror(rc));
+		return 1;
+	}
+	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	return resp->status == 429 || resp->status >= 500 ? 1 : 0;
+}
+
+int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_response *resp,
+	     struct err *err)
+{
+	struct curl_slist *hdrs = NULL;
+	struct err last = {0};
+	long retry_after_ms = -1;
+	int rc = -1;
+
+	if (resp->body.max == 0) {
+		buf_init(&resp->body, c->opts.max_response_bytes);
+	}
+	if (!httpc_url_allowed(req->url)) {
+		return err_set(err, 502, "upstream_bad_url", "provider URL must use https");
+	}
+	hdrs = make_headers(req->headers);
+	for (int n = 0;; n++) {
+		int again;
+
+		err_clear(&last);
+		resp->status = 0;
+		again = attempt(c, req, hdrs, resp, &retry_after_ms, &last);
+		if (again <= 0 || n >= c->opts.max_retries) {
+			rc = again < 0 || resp->status == 0 ? -1 : 0;
+			break;
+		}
+		long delay = httpc_backoff_ms(&c->opts, n + 1, retry_after_ms);
+		if (req->deadline_ms != 0 && httpc_now_ms() + delay > req->deadline_ms) {
+			rc = resp->status == 0 ? -1 : 0;
+			break;
+		}
+		log_info("retrying %s %s in %ld ms (status %ld)", req->method, req->url, delay,
+			 resp->status);
+		c->counters.retries++;
+		resp->retries++;
+		struct timespec ts = {delay / 1000, delay % 1000 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	if (rc < 0) {
+		c->counters.failures++;
+		err_set(err, last.status != 0 ? last.status : 502, last.status != 0 ? last.code : "upstream_error",
+			"%s", last.status != 0 ? last.msg : "provider error");
+	}
+	curl_slist_free_all(hdrs);
+	return rc;
+}
+
+struct stream_ctx {
+	httpc_header_fn on_header;
+	httpc_body_fn on_body;
+	void *ctx;
+};
+
+static size_t stream_header(char *line, size_t size, size_t n, void *ud)
+{
+	struct stream_ctx *s = ud;
+
+	return s->on_header(s->ctx, line, size * n) < 0 ? 0 : size * n;
+}
+
+static size_t stream_body(char *data, size_t size, size_t n, void *ud)
+{
+	struct stream_ctx *s = ud;
+
+	return s->on_body(s->ctx, data, size * n) < 0 ? 0 : size * n;
+}
+
+long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
+		  httpc_header_fn on_header, httpc_body_fn on_body, void *ctx, struct err *err)
+{
+	struct stream_ctx s = {on_header, on_body, ctx};
+	struct curl_slist *hdrs = NULL;
+	long status = -1;
+	CURLcode rc;
+
+	if (!httpc_url_allowed(url)) {
+		return err_set(err, 502, "upstream_bad_url", "provider URL must use https");
+	}
+	hdrs = make_headers(headers);
+	setup(c, "GET", url, hdrs);
+	// a recording may take longer than an API answer, but a stalled one must still end
+	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, c->opts.timeout_ms / 1000 + 1);
+	curl_easy_setopt(c->easy, CURLOPT_ACCEPT_ENCODING, NULL);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, stream_header);
+	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &s);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, stream_body);
+	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &s);
+	c->counters.requests++;
+	rc = curl_easy_perform(c->easy);
+	if (rc == CURLE_OK) {
+		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
+		err_set(err, 504, "upstream_timeout", "provider did not answer in time");
+	} else {
+		err_set(err, 502, "upstream_unreachable", "provider transfer failed: %s",
+			curl_easy_strerror(rc));
+	}
+	curl_slist_free_all(hdrs);
+	return status;
+}

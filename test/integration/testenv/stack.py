@@ -1,0 +1,158 @@
+"""The stack under test: deploy/stack itself, pointed at a throwaway directory and port."""
+import base64
+import hashlib
+import hmac
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+import psycopg2
+import psycopg2.extras
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def b64url(data):
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def sign_hs256(secret, claims, header=None):
+    head = b64url(json.dumps(header or {"alg": "HS256", "typ": "JWT"}).encode())
+    body = b64url(json.dumps(claims).encode())
+    sig = hmac.new(secret.encode(), f"{head}.{body}".encode(), hashlib.sha256).digest()
+    return f"{head}.{body}.{b64url(sig)}"
+
+
+def wait_until(predicate, timeout=10.0, interval=0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()
+
+
+class Stack:
+    def __init__(self, build, provider_url, extra_env=None):
+        self.var = Path(tempfile.mkdtemp(prefix="callbridge-test-", dir="/tmp"))
+        self.port = free_port()
+        self.build = Path(build)
+        self.env = dict(os.environ)
+        self.env.update({
+            "STACK_VAR": str(self.var),
+            "STACK_PORT": str(self.port),
+            "STACK_BUILD": str(self.build),
+            "STACK_SKIP_DEPS": "1",
+            "STACK_SKIP_BUILD": "1",
+            "STACK_PG_FSYNC": "off",
+            "STACK_WORKERS": "2",
+            "RETELL_BASE_URL": provider_url,
+            "HIGHLEVEL_BASE_URL": provider_url,
+            "HIGHLEVEL_CLIENT_ID": "fake-hl-client-id",
+            "HIGHLEVEL_CLIENT_SECRET": "fake-hl-client-secret",
+            "HIGHLEVEL_REDIRECT_URI": "http://127.0.0.1/oauth/callback",
+            "RECORDING_HOSTS": "127.0.0.1",
+            "HTTP_TIMEOUT_MS": "3000",
+            "HTTP_BACKOFF_BASE_MS": "20",
+            "HTTP_BACKOFF_MAX_MS": "1500",
+            "LOG_LEVEL": "info",
+            "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:log_path=" + str(self.var / "log" / "asan"),
+            "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" + str(self.var / "log" / "ubsan"),
+        })
+        self.env.update(extra_env or {})
+        self.base_url = f"http://127.0.0.1:{self.port}/functions/v1"
+        self._conn = None
+
+    def run(self, *args, check=True):
+        return subprocess.run([str(ROOT / "deploy" / "stack"), *args], env=self.env, check=check,
+                              capture_output=True, text=True, timeout=300)
+
+    def up(self):
+        out = self.run("up", check=False)
+        if out.returncode != 0:
+            raise RuntimeError(f"deploy/stack up failed:\n{out.stdout}\n{out.stderr}")
+        for line in self.run("env").stdout.splitlines():
+            key, _, value = line.removeprefix("export ").partition("=")
+            self.env.setdefault("STACK_" + key, value.strip("'"))
+            setattr(self, key.lower(), value.strip("'"))
+        return self
+
+    def down(self, keep=False):
+        if self._conn is not None:
+            self._conn.close()
+        self.run("down", check=False)
+        if not keep:
+            shutil.rmtree(self.var, ignore_errors=True)
+
+    def url(self, fn, sub=""):
+        return f"{self.base_url}/{fn}{sub}"
+
+    # database -----------------------------------------------------------------------------
+    def conn(self):
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg2.connect(self.database_url)
+            self._conn.autocommit = True
+        return self._conn
+
+    def sql(self, query, params=None):
+        try:
+            with self.conn().cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                cur.execute(query, params)
+                return cur.fetchall() if cur.description else []
+        except psycopg2.OperationalError:
+            self._conn = None
+            raise
+
+    def make_user(self, role="client", email=None):
+        uid = str(uuid.uuid4())
+        self.sql("INSERT INTO auth.users (id, email) VALUES (%s, %s)", (uid, email or f"{uid}@example.test"))
+        self.sql("INSERT INTO profiles (id, email, role) VALUES (%s, %s, %s)", (uid, email, role))
+        return uid
+
+    # tokens -------------------------------------------------------------------------------
+    def token(self, user_id=None, role="authenticated", exp_in=3600, secret=None, aud="authenticated"):
+        now = int(time.time())
+        claims = {"role": role, "aud": aud, "iat": now, "exp": now + exp_in}
+        if user_id:
+            claims["sub"] = user_id
+        return sign_hs256(secret or self.jwt_secret, claims)
+
+    def auth(self, user_id=None, **kw):
+        return {"Authorization": "Bearer " + self.token(user_id, **kw)}
+
+    def service_headers(self):
+        return {"Authorization": "Bearer " + self.service_role_key}
+
+    # processes ----------------------------------------------------------------------------
+    def restart(self, fn):
+        self.run("restart", fn)
+
+    def pg_stop(self):
+        self.run("pg", "stop")
+
+    def pg_start(self):
+        self.run("pg", "start")
+
+    def logs(self):
+        text = []
+        for f in sorted((self.var / "log").glob("*")):
+            if f.is_file():
+                text.append(f.read_text(errors="replace"))
+        text.append((self.var / "nginx" / "logs" / "error.log").read_text(errors="replace")
+                    if (self.var / "nginx" / "logs" / "error.log").exists() else "")
+        return "\n".join(text)
+
+    def sanitizer_reports(self):
+        return [f for f in (self.var / "log").glob("*san*") if f.read_text(errors="replace").strip()]
