@@ -19,6 +19,7 @@ void arena_reset(struct arena *arena);
 void *arena_alloc(struct arena *arena, size_t size);
 char *arena_strdup(struct arena *arena, const char *s);
 char *arena_strndup(struct arena *arena, const char *s, size_t n);
-char *arena_printf(struct arena *arena, const char *fmt, ...) ATTRIB_PRINTF(2, 3);
+char *arena_printf(struct arena *arena, const char *fmt, ...) ATTRIB_PRINTF(2, 3)
+	__attribute__((nonnull(2)));
 
 #endif
