@@ -69,7 +69,9 @@ const char *http_bearer(const struct http_request *req);
 
 int http_method_is(const struct http_request *req, const char *method);
 
-/* Sets req->err and returns status: `return http_fail(req, 405, "method_not_allowed", ...)`. */
+/* Sets req->err and returns the status, for a handler's own return statement only:
+ * `return http_fail(req, 405, "method_not_allowed", ...)`. Helpers that fail return
+ * err_set(&req->err, ...), which is -1. */
 int http_fail(struct http_request *req, int status, const char *code, const char *fmt, ...)
 	ATTRIB_PRINTF(4, 5);
 
