@@ -2,6 +2,7 @@
 #include "common/auth.h"
 
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "common/app.h"
@@ -65,4 +66,25 @@ int auth_require_admin(struct http_request *req, const struct auth_caller *calle
 		return 0;
 	}
 	return err_set(&req->err, 403, "forbidden", "admin only");
+}
+
+int auth_target_user(struct http_request *req, const struct auth_caller *caller,
+		     const char *requested, const char **user_id)
+{
+	*user_id = NULL;
+	if (requested != NULL && !auth_is_uuid(requested)) {
+		return err_set(&req->err, 400, "bad_field", "user_id must be a uuid");
+	}
+	if (caller->kind == AUTH_ADMIN || caller->kind == AUTH_SERVICE) {
+		if (requested == NULL) {
+			return err_set(&req->err, 400, "missing_field", "missing field: user_id");
+		}
+		*user_id = requested;
+		return 0;
+	}
+	if (requested != NULL && strcasecmp(requested, caller->user_id) != 0) {
+		return err_set(&req->err, 403, "forbidden", "you may only act for yourself");
+	}
+	*user_id = caller->user_id;
+	return 0;
 }

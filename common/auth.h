@@ -22,6 +22,12 @@ int auth_caller(struct app *app, struct http_request *req, struct auth_caller *o
 /* Convenience checks that set req->err: 403 unless admin or service role. */
 int auth_require_admin(struct http_request *req, const struct auth_caller *caller) MUSTCHECK;
 
+/* The user a request acts for: admins and the service role name one (requested, required);
+ * a client acts only for themselves (requested NULL or their own id, else 403). A malformed
+ * uuid is 400. */
+int auth_target_user(struct http_request *req, const struct auth_caller *caller,
+		     const char *requested, const char **user_id) MUSTCHECK;
+
 /* 1 when s is a canonical uuid (lower or upper hex). */
 int auth_is_uuid(const char *s);
 

@@ -155,6 +155,28 @@ int http_method_is(const struct http_request *req, const char *method)
 	return strcmp(req->method, method) == 0;
 }
 
+int http_json_body(struct http_request *req, struct json_object **root)
+{
+	const char *type = http_header(req, "content-type");
+	size_t n = strlen("application/json");
+
+	*root = NULL;
+	if (type == NULL || strncasecmp(type, "application/json", n) != 0 ||
+	    (type[n] != '\0' && type[n] != ';' && type[n] != ' ')) {
+		return err_set(&req->err, 415, "unsupported_media_type", "send application/json");
+	}
+	*root = jsonh_parse(req->body, req->body_len, JSONH_MAX_DEPTH, &req->err);
+	if (*root == NULL) {
+		return -1;
+	}
+	if (!json_object_is_type(*root, json_type_object)) {
+		json_object_put(*root);
+		*root = NULL;
+		return err_set(&req->err, 400, "bad_request", "body must be a JSON object");
+	}
+	return 0;
+}
+
 int http_fail(struct http_request *req, int status, const char *code, const char *fmt, ...)
 {
 	va_list ap;

@@ -69,6 +69,10 @@ const char *http_bearer(const struct http_request *req);
 
 int http_method_is(const struct http_request *req, const char *method);
 
+/* Parses the body as a JSON object into *root (caller puts it); -1 with req->err 400 or 415
+ * (not application/json) otherwise. */
+int http_json_body(struct http_request *req, struct json_object **root) MUSTCHECK;
+
 /* Sets req->err and returns the status, for a handler's own return statement only:
  * `return http_fail(req, 405, "method_not_allowed", ...)`. Helpers that fail return
  * err_set(&req->err, ...), which is -1. */

@@ -35,4 +35,9 @@ struct secrets_use {
 int secrets_audit(struct app *app, struct arena *arena, const struct secrets_use *use,
 		  struct err *err) MUSTCHECK;
 
+/* Opens the active api_keys(use->user_id, use->service) access token and audits the use.
+ * No active connection: 404 "not_connected". The plaintext is arena-owned; wipe it. */
+int secrets_load_access_token(struct app *app, struct arena *arena, const struct secrets_use *use,
+			      char **plaintext, struct err *err) MUSTCHECK;
+
 #endif

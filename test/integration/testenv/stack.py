@@ -65,6 +65,7 @@ class Stack:
             "HIGHLEVEL_REDIRECT_URI": "http://127.0.0.1/oauth/callback",
             "RECORDING_HOSTS": "127.0.0.1",
             "HTTP_TIMEOUT_MS": "3000",
+            "HTTP_MAX_RETRIES": "2",
             "HTTP_BACKOFF_BASE_MS": "20",
             "HTTP_BACKOFF_MAX_MS": "1500",
             "LOG_LEVEL": "info",

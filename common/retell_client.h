@@ -1,0 +1,50 @@
+/* retell_client: the Retell AI REST API over httpc (base URL from config so tests use a fake).
+ * Provider failures map to clear errors: a rejected key 422, an unknown id 404, rate limits and
+ * 5xx (after retries) 502 with retry advice, timeouts 504. Messages never name the provider. */
+#ifndef COMMON_RETELL_CLIENT_H
+#define COMMON_RETELL_CLIENT_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct app;
+struct arena;
+struct json_object;
+
+/* One page of a list call: items borrowed from root, which the caller puts. */
+struct retell_page {
+	struct json_object *root;
+	struct json_object *items;	/* array */
+	const char *next_key;		/* pagination_key for the next page, NULL at the end */
+	int retries;			/* retried attempts spent on this page */
+};
+
+/* POST /v2/list-agents?limit=1000[&pagination_key=...]; when the workspace answers 404 or 405
+ * there, falls back to the legacy GET /list-agents (one page holding every agent). */
+int retell_client_list_agents(struct app *app, const char *api_key, const char *pagination_key,
+			      struct retell_page *page, struct err *err) MUSTCHECK;
+
+/* POST /v3/list-calls: calls with start_timestamp >= since_ms (ascending) of the given agents
+ * (NULL-terminated provider agent ids; NULL = all), limit per page (1..1000). */
+struct retell_call_filter {
+	int64_t since_ms;
+	const char *const *agent_ids;
+	int limit;
+	int64_t deadline_ms;	/* monotonic; 0 = none */
+};
+int retell_client_list_calls(struct app *app, struct arena *arena, const char *api_key,
+			     const struct retell_call_filter *filter, const char *pagination_key,
+			     struct retell_page *page, struct err *err) MUSTCHECK;
+
+/* GET /v2/get-call/{call_id}: *call is a new tree the caller puts. */
+int retell_client_get_call(struct app *app, struct arena *arena, const char *api_key,
+			   const char *call_id, struct json_object **call, struct err *err) MUSTCHECK;
+
+/* Releases a page's tree. */
+void retell_page_finish(struct retell_page *page);
+
+/* Maps a provider HTTP status to err (shared with the batch fetches of the sync). */
+int retell_client_status_error(long status, struct err *err);
+
+#endif

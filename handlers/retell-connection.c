@@ -1,0 +1,216 @@
+// retell-connection.c: /functions/v1/retell-connection (admins): test and save a user's Retell
+// API key (sealed at rest), report the connection's status, and disconnect it.
+//   POST {user_id, api_key}            test the key against the provider, then store it
+//   POST {api_key, test_only: true}    only test it
+//   GET ?user_id=                      status: connected, since, last sync, last error, key hint
+//   DELETE ?user_id=                   deactivate (the sealed key is erased)
+#include <stdlib.h>
+#include <string.h>
+
+#include <json-c/json_object.h>
+
+#include "common/app.h"
+#include "common/arena.h"
+#include "common/auth.h"
+#include "common/db.h"
+#include "common/jsonh.h"
+#include "common/retell_client.h"
+#include "common/secrets.h"
+
+#define MAX_KEY_LEN 256
+
+// Lists the workspace's first page of agents: the provider's own verdict on the key.
+static int test_key(struct app *app, struct http_request *req, const char *api_key, int *agents)
+{
+	struct retell_page page;
+
+	if (retell_client_list_agents(app, api_key, NULL, &page, &req->err) < 0) {
+		return -1;
+	}
+	*agents = (int)json_object_array_length(page.items);
+	retell_page_finish(&page);
+	return 0;
+}
+
+static int valid_key_text(const char *key)
+{
+	size_t len = strlen(key);
+
+	if (len < 8 || len > MAX_KEY_LEN) {
+		return 0;
+	}
+	for (size_t i = 0; i < len; i++) {
+		if (key[i] <= ' ' || key[i] == 0x7f) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+static int user_exists(struct app *app, struct http_request *req, const char *user_id)
+{
+	const char *params[] = {user_id};
+	struct db_rows rows;
+
+	if (db_exec(app->db, req->arena, "user_exists", "SELECT 1 FROM auth.users WHERE id = $1::uuid",
+		    1, params, &rows, &req->err) < 0) {
+		return -1;
+	}
+	return rows.nrows == 1 ? 0 : err_set(&req->err, 404, "not_found", "no such user");
+}
+
+static int store_key(struct app *app, struct http_request *req, const char *user_id,
+		     const char *api_key)
+{
+	const char *sealed = secrets_seal(app, req->arena, user_id, "retell", "access_token", api_key,
+					  &req->err);
+	const char *params[] = {user_id, sealed, secrets_hint(req->arena, api_key)};
+
+	if (sealed == NULL) {
+		return -1;
+	}
+	return db_exec(app->db, req->arena, "retell_connection_store",
+		       "INSERT INTO api_keys (user_id, service, access_token, refresh_token,"
+		       " token_expires_at, location_id, is_active, key_hint)"
+		       " VALUES ($1::uuid, 'retell', $2, NULL, NULL, NULL, true, $3)"
+		       " ON CONFLICT (user_id, service) DO UPDATE SET access_token = EXCLUDED.access_token,"
+		       " refresh_token = NULL, token_expires_at = NULL, location_id = NULL,"
+		       " is_active = true, key_hint = EXCLUDED.key_hint, updated_at = now()",
+		       3, params, NULL, &req->err);
+}
+
+static int save(struct app *app, struct http_request *req, struct http_response *resp)
+{
+	struct json_object *body = NULL;
+	const char *user_id = NULL;
+	const char *api_key = NULL;
+	int test_only = 0;
+	int agents = 0;
+	int status = -1;
+
+	if (http_json_body(req, &body) < 0 ||
+	    jsonh_get_string(body, "api_key", 1, &api_key, &req->err) < 0 ||
+	    jsonh_get_bool(body, "test_only", 0, &test_only, &req->err) < 0 ||
+	    jsonh_get_string(body, "user_id", test_only != 1, &user_id, &req->err) < 0) {
+		goto done;
+	}
+	if (!valid_key_text(api_key)) {
+		err_set(&req->err, 400, "bad_field", "api_key must be 8..%d printable characters",
+			MAX_KEY_LEN);
+		goto done;
+	}
+	if (user_id != NULL && (!auth_is_uuid(user_id) || user_exists(app, req, user_id) < 0)) {
+		err_set(&req->err, 400, "bad_field", "user_id must be a uuid");
+		goto done;
+	}
+	if (test_key(app, req, api_key, &agents) < 0 ||
+	    (test_only != 1 && store_key(app, req, user_id, api_key) < 0)) {
+		goto done;
+	}
+	struct json_object *out = json_object_new_object();
+	jsonh_add_bool(out, "valid", 1);
+	jsonh_add_int64(out, "agents_visible", agents);
+	if (test_only != 1) {
+		jsonh_add_bool(out, "connected", 1);
+		jsonh_add_string(out, "user_id", user_id);
+		jsonh_add_string(out, "key_hint", secrets_hint(req->arena, api_key));
+	}
+	status = http_respond_json(resp, 200, out);
+done:
+	json_object_put(body);
+	return status < 0 ? req->err.status : status;
+}
+
+static int show(struct app *app, struct http_request *req, struct http_response *resp,
+		const char *user_id)
+{
+	const char *params[] = {user_id};
+	struct db_rows rows;
+	struct json_object *out;
+
+	if (db_exec(app->db, req->arena, "retell_connection_status",
+		    "SELECT k.is_active, k.key_hint,"
+		    " to_char(k.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS since,"
+		    " to_char(s.last_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_sync_at,"
+		    " s.last_status, s.last_error"
+		    " FROM api_keys k LEFT JOIN sync_state s ON s.user_id = k.user_id AND s.provider = 'retell'"
+		    " WHERE k.user_id = $1::uuid AND k.service = 'retell'",
+		    1, params, &rows, &req->err) < 0) {
+		return req->err.status;
+	}
+	out = json_object_new_object();
+	jsonh_add_string(out, "user_id", user_id);
+	jsonh_add_bool(out, "connected", rows.nrows == 1 && strcmp(db_get(&rows, 0, "is_active"), "t") == 0);
+	if (rows.nrows == 1) {
+		jsonh_add_string(out, "since", db_get(&rows, 0, "since"));
+		jsonh_add_string(out, "key_hint", db_get(&rows, 0, "key_hint"));
+		jsonh_add_string(out, "last_sync_at", db_get(&rows, 0, "last_sync_at"));
+		jsonh_add_string(out, "last_sync_status", db_get(&rows, 0, "last_status"));
+		jsonh_add_string(out, "last_error", db_get(&rows, 0, "last_error"));
+	}
+	return http_respond_json(resp, 200, out);
+}
+
+static int disconnect(struct app *app, struct http_request *req, struct http_response *resp,
+		      const char *user_id)
+{
+	const char *params[] = {user_id};
+	struct db_rows rows;
+	struct json_object *out;
+
+	// the sealed key is erased, not kept: a disconnected workspace must be re-entered anyway
+	if (db_exec(app->db, req->arena, "retell_connection_remove",
+		    "WITH off AS (UPDATE api_keys SET is_active = false, access_token = NULL,"
+		    " key_hint = NULL, updated_at = now() WHERE user_id = $1::uuid AND service = 'retell'"
+		    " AND is_active"
+		    " RETURNING 1)"
+		    " SELECT (SELECT count(*) FROM off) AS removed,"
+		    " (SELECT count(*) FROM user_agents WHERE user_id = $1::uuid"
+		    " AND source_platform = 'retell') AS assigned_agents",
+		    1, params, &rows, &req->err) < 0) {
+		return req->err.status;
+	}
+	if (strcmp(db_get(&rows, 0, "removed"), "0") == 0) {
+		return http_fail(req, 404, "not_connected", "no connection for this user");
+	}
+	out = json_object_new_object();
+	jsonh_add_bool(out, "disconnected", 1);
+	jsonh_add_int64(out, "assigned_agents", strtoll(db_get(&rows, 0, "assigned_agents"), NULL, 10));
+	jsonh_add_string(out, "note",
+			 "assigned agents stay assigned and their calls are kept; new webhook deliveries"
+			 " for them are refused and syncs skip this user until a key is connected again");
+	return http_respond_json(resp, 200, out);
+}
+
+static int handle(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	struct app *app = ctx;
+	struct auth_caller caller;
+	const char *user_id = NULL;
+
+	if (auth_caller(app, req, &caller) < 0 || auth_require_admin(req, &caller) < 0) {
+		return req->err.status;
+	}
+	if (http_method_is(req, "POST")) {
+		return save(app, req, resp);
+	}
+	if (!http_method_is(req, "GET") && !http_method_is(req, "DELETE")) {
+		return http_fail(req, 405, "method_not_allowed", "use GET, POST or DELETE");
+	}
+	if (auth_target_user(req, &caller, http_query(req, "user_id"), &user_id) < 0) {
+		return req->err.status;
+	}
+	return http_method_is(req, "GET") ? show(app, req, resp, user_id)
+					  : disconnect(app, req, resp, user_id);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct app_function fn = {
+		.name = "retell-connection",
+		.handler = handle,
+		.max_body = 16 * 1024,
+	};
+
+	return app_main(argc, argv, &fn);
+}
