@@ -322,3 +322,157 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 	curl_slist_free_all(hdrs);
 	return status;
 }
+
+struct batch_slot {
+	CURL *easy;
+	struct httpc_batch_item *item;
+	struct transfer t;
+};
+
+// Starts item on a free slot's handle.
+static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
+			struct httpc_batch_item *item, struct curl_slist *hdrs)
+{
+	CURL *e = slot->easy;
+
+	slot->item = item;
+	if (item->body.max == 0) {
+		buf_init(&item->body, c->opts.max_response_bytes);
+	}
+	buf_reset(&item->body);
+	slot->t = (struct transfer){&item->body, -1, 0};
+	curl_easy_reset(e);
+	curl_easy_setopt(e, CURLOPT_URL, item->url);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
+	curl_easy_setopt(e, CURLOPT_USERAGENT, "callbridge/0.1");
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, &slot->t);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, &slot->t);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
+	curl_multi_add_handle(multi, e);
+	c->counters.requests++;
+}
+
+// Judges a finished transfer: 1 = retry it, 0 = final.
+static int batch_finish(struct batch_slot *slot, CURLcode rc, long *retry_after_ms)
+{
+	struct httpc_batch_item *item = slot->item;
+
+	err_clear(&item->err);
+	item->status = 0;
+	if (slot->t.retry_after_ms > *retry_after_ms) {
+		*retry_after_ms = slot->t.retry_after_ms;
+	}
+	if (slot->t.too_large) {
+		err_set(&item->err, 502, "upstream_too_large", "provider answer exceeds the size limit");
+		return 0;
+	}
+	if (rc == CURLE_OPERATION_TIMEDOUT) {
+		err_set(&item->err, 504, "upstream_timeout", "provider did not answer in time");
+		return 1;
+	}
+	if (rc != CURLE_OK) {
+		err_set(&item->err, 502, "upstream_unreachable", "provider unreachable: %s",
+			curl_easy_strerror(rc));
+		return 1;
+	}
+	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &item->status);
+	return item->status == 429 || item->status >= 500;
+}
+
+// Runs one round over the pending items; those to retry are moved to the front of pending.
+static size_t batch_round(struct httpc *c, CURLM *multi, struct batch_slot *slots, int nslots,
+			  struct httpc_batch_item **pending, size_t npending,
+			  struct curl_slist *hdrs, long *retry_after_ms)
+{
+	size_t next = 0;
+	size_t nretry = 0;
+	int active = 0;
+
+	while (next < npending || active > 0) {
+		for (int s = 0; s < nslots && next < npending; s++) {
+			if (slots[s].item == NULL) {
+				batch_start(c, multi, &slots[s], pending[next++], hdrs);
+				active++;
+			}
+		}
+		int running = 0;
+		curl_multi_perform(multi, &running);
+		CURLMsg *msg;
+		int left = 0;
+		while ((msg = curl_multi_info_read(multi, &left)) != NULL) {
+			struct batch_slot *slot = NULL;
+			if (msg->msg != CURLMSG_DONE) {
+				continue;
+			}
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&slot);
+			curl_multi_remove_handle(multi, slot->easy);
+			if (batch_finish(slot, msg->data.result, retry_after_ms)) {
+				// earlier entries are all started, so the front is free to reuse
+				pending[nretry++] = slot->item;
+			}
+			slot->item = NULL;
+			active--;
+		}
+		if (active > 0) {
+			curl_multi_poll(multi, NULL, 0, 100, NULL);
+		}
+	}
+	return nretry;
+}
+
+int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_batch_item *items,
+		    size_t n, int concurrency, int64_t deadline_ms, int *retries)
+{
+	CURLM *multi = curl_multi_init();
+	struct curl_slist *hdrs = make_headers(headers);
+	struct batch_slot *slots = calloc((size_t)concurrency, sizeof(*slots));
+	struct httpc_batch_item **pending = calloc(n + 1, sizeof(*pending));
+	size_t npending = n;
+	int answered = 0;
+
+	if (multi == NULL || slots == NULL || pending == NULL) {
+		abort();
+	}
+	for (int s = 0; s < concurrency; s++) {
+		slots[s].easy = curl_easy_init();
+	}
+	for (size_t i = 0; i < n; i++) {
+		pending[i] = &items[i];
+	}
+	for (int round = 0; npending > 0; round++) {
+		long retry_after_ms = -1;
+		npending = batch_round(c, multi, slots, concurrency, pending, npending, hdrs,
+				       &retry_after_ms);
+		if (npending == 0 || round >= c->opts.max_retries) {
+			break;
+		}
+		long delay = httpc_backoff_ms(&c->opts, round + 1, retry_after_ms);
+		if (deadline_ms != 0 && httpc_now_ms() + delay > deadline_ms) {
+			break;
+		}
+		c->counters.retries += (long)npending;
+		*retries += (int)npending;
+		struct timespec ts = {delay / 1000, delay % 1000 * 1000000L};
+		nanosleep(&ts, NULL);
+	}
+	for (size_t i = 0; i < n; i++) {
+		answered += items[i].status != 0;
+	}
+	for (int s = 0; s < concurrency; s++) {
+		curl_easy_cleanup(slots[s].easy);
+	}
+	free(slots);
+	free(pending);
+	curl_slist_free_all(hdrs);
+	curl_multi_cleanup(multi);
+	return answered;
+}

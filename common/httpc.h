@@ -61,6 +61,19 @@ typedef int (*httpc_body_fn)(void *ctx, const char *data, size_t len);
 long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 		  httpc_header_fn on_header, httpc_body_fn on_body, void *ctx, struct err *err);
 
+/* Several GETs at once over curl multi (the sync's per-call detail fetches): at most
+ * concurrency in flight, each retried like httpc_do in rounds (the round waits for the longest
+ * Retry-After). Every item ends with status set (final HTTP status) or err set; returns the
+ * number of items that got an HTTP answer. */
+struct httpc_batch_item {
+	const char *url;	/* in */
+	long status;		/* out: final HTTP status, 0 when err is set */
+	struct buf body;	/* out: owned; release with buf_finish */
+	struct err err;		/* out: transport failure */
+};
+int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_batch_item *items,
+		    size_t n, int concurrency, int64_t deadline_ms, int *retries);
+
 /* Delay before retry number attempt (1-based): Retry-After when given (capped at
  * backoff_max_ms), else full jitter over base * 2^(attempt-1). Exposed for tests. */
 long httpc_backoff_ms(const struct httpc_options *opts, int attempt, long retry_after_ms);

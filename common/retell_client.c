@@ -189,11 +189,16 @@ int retell_client_list_calls(struct app *app, struct arena *arena, const char *a
 	return 0;
 }
 
+const char *retell_client_call_url(struct app *app, struct arena *arena, const char *call_id)
+{
+	return arena_printf(arena, "%s/v2/get-call/%s", app->cfg.retell_base_url,
+			    escape(arena, call_id));
+}
+
 int retell_client_get_call(struct app *app, struct arena *arena, const char *api_key,
 			   const char *call_id, struct json_object **call, struct err *err)
 {
-	const char *url = arena_printf(arena, "%s/v2/get-call/%s", app->cfg.retell_base_url,
-				       escape(arena, call_id));
+	const char *url = retell_client_call_url(app, arena, call_id);
 	long status = 0;
 
 	if (call_json(app, arena, "GET", url, api_key, NULL, 0, call, NULL, &status, err) < 0) {

@@ -41,6 +41,9 @@ int retell_client_list_calls(struct app *app, struct arena *arena, const char *a
 int retell_client_get_call(struct app *app, struct arena *arena, const char *api_key,
 			   const char *call_id, struct json_object **call, struct err *err) MUSTCHECK;
 
+/* The GET /v2/get-call URL of call_id (escaped), arena-owned: the sync fetches many at once. */
+const char *retell_client_call_url(struct app *app, struct arena *arena, const char *call_id);
+
 /* Releases a page's tree. */
 void retell_page_finish(struct retell_page *page);
 

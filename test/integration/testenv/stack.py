@@ -99,6 +99,19 @@ class Stack:
         if not keep:
             shutil.rmtree(self.var, ignore_errors=True)
 
+    def cli_env(self, **extra):
+        """The environment a function's command-line mode needs (what the handlers get)."""
+        env = dict(self.env)
+        env.update({"DATABASE_URL": self.database_url, "JWT_SECRET": self.jwt_secret,
+                    "SECRETS_KEYS": self.secrets_keys})
+        env.update({k: str(v) for k, v in extra.items()})
+        return env
+
+    def cli(self, fn, *args, **extra):
+        """Starts `<build>/<fn> args...` (the cron form); returns the Popen."""
+        return subprocess.Popen([str(self.build / fn), *args], env=self.cli_env(**extra),
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
     def url(self, fn, sub=""):
         return f"{self.base_url}/{fn}{sub}"
 

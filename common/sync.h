@@ -1,0 +1,95 @@
+/* sync: the provider-independent part of a call sync: which users to sync (claimed through
+ * PostgreSQL advisory locks so several workers on several hosts never sync a user twice at
+ * once), the sync_runs row, the per-page cursor, and the HTTP and command-line entry points.
+ * A provider supplies only sync_user. */
+#ifndef COMMON_SYNC_H
+#define COMMON_SYNC_H
+
+#include <stdint.h>
+
+#include "common/err.h"
+
+struct app;
+struct arena;
+struct auth_caller;
+struct http_request;
+struct http_response;
+struct json_object;
+
+enum sync_trigger { SYNC_SCHEDULE, SYNC_MANUAL, SYNC_CLI };
+
+/* One user's run. The provider reads user_id / cursor_ms / deadline_ms, uses arena for the
+ * current page (reset by sync_page_commit), and adds to the counters. */
+struct sync_run {
+	long id;			/* sync_runs.id */
+	const char *user_id;
+	const char *provider;
+	const char *actor_kind;		/* who asked, for the key audit: service, admin, client, cli */
+	const char *actor_id;
+	const char *request_id;
+	int64_t cursor_ms;		/* start of the last committed call, -1 if never synced */
+	int64_t deadline_ms;		/* monotonic; past it the provider stops and reports */
+	struct arena *arena;
+	int calls_seen;
+	int calls_inserted;
+	int calls_updated;
+	int pages;
+	int retries;
+};
+
+struct sync_provider {
+	const char *name;	/* sync_state.provider and api_keys.service: "retell", "highlevel" */
+	/* Syncs run->user_id from run->cursor_ms on: for each page, db_begin, upsert its calls,
+	 * then sync_page_commit. Returns 0, or -1 with err set (the run is recorded as failed). */
+	int (*sync_user)(struct app *app, struct sync_run *run, struct err *err);
+};
+
+/* Stores the page's new cursor and the run's counters, then commits the page's transaction
+ * (opened by the provider with db_begin). Resets run->arena. */
+int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms,
+		     struct err *err) MUSTCHECK;
+
+/* What a sync call did; users is a JSON array the caller owns (json_object_put). */
+struct sync_summary {
+	int synced;
+	int failed;
+	int skipped;	/* busy in another worker, or already synced in this round */
+	long calls_seen;
+	long calls_inserted;
+	long calls_updated;
+	struct json_object *users;
+};
+
+/* Syncs one user (only_user) or every user with an active connection of the provider.
+ * A single user that is not connected: 404; being synced elsewhere: 409. */
+struct sync_request {
+	enum sync_trigger trigger;
+	const char *only_user;		/* NULL: all users */
+	const char *actor_kind;
+	const char *actor_id;
+	const char *request_id;
+	int show_progress;		/* a progress line on stderr (terminal) */
+	int label_for_client;		/* white-label the provider name in the summary */
+};
+int sync_users(struct app *app, const struct sync_provider *provider,
+	       const struct sync_request *request, struct sync_summary *out,
+	       struct err *err) MUSTCHECK;
+
+/* The summary as the functions answer it (new object, caller puts). */
+struct json_object *sync_summary_json(const struct app *app, const struct sync_provider *provider,
+				      const struct sync_summary *summary, int label_for_client);
+
+/* Reads a sync request from HTTP: POST; service role without user_id = every user (the daily
+ * job); admins name a user_id; a user syncs themselves. Fills request (arena strings). */
+int sync_request_from_http(struct app *app, struct http_request *req, struct sync_request *out)
+	MUSTCHECK;
+
+/* The whole HTTP handler body for a one-provider sync function. */
+int sync_handle_http(struct app *app, struct http_request *req, struct http_response *resp,
+		     const struct sync_provider *provider);
+
+/* Command-line mode: `--all` or `--user ID`; prints the summary JSON, exit 0 when no user
+ * failed. */
+int sync_cli(struct app *app, int argc, char **argv, const struct sync_provider *provider);
+
+#endif

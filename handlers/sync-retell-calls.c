@@ -1,0 +1,28 @@
+// sync-retell-calls.c: POST /functions/v1/sync-retell-calls (service role: every connected user,
+// the daily job; admin {user_id} or a user: one user, the sync button) and, from cron,
+// `sync-retell-calls --all | --user ID`. The work is common/sync.c + common/retell_sync.c.
+#include "common/app.h"
+#include "common/retell_sync.h"
+#include "common/sync.h"
+
+static int handle(void *ctx, struct http_request *req, struct http_response *resp)
+{
+	return sync_handle_http(ctx, req, resp, &retell_sync_provider);
+}
+
+static int cli(struct app *app, int argc, char **argv)
+{
+	return sync_cli(app, argc, argv, &retell_sync_provider);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct app_function fn = {
+		.name = "sync-retell-calls",
+		.handler = handle,
+		.max_body = 4 * 1024,
+		.cli = cli,
+	};
+
+	return app_main(argc, argv, &fn);
+}
