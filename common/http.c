@@ -512,6 +512,9 @@ static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct a
 	if (resp->status >= 500) {
 		log_warn("%s %s -> %d %.1fms error=%s: %s", req.method, req.path, resp->status, ms,
 			 req.err.code, req.err.msg);
+	} else if (resp->status >= 400) {
+		log_info("%s %s -> %d %.1fms error=%s: %s", req.method, req.path, resp->status, ms,
+			 req.err.code, req.err.msg);
 	} else {
 		log_info("%s %s -> %d %.1fms bytes=%zu", req.method, req.path, resp->status, ms,
 			 resp->streaming ? resp->streamed_bytes : resp->body.len);
@@ -530,6 +533,10 @@ int http_serve(const struct http_server *srv)
 	sa.sa_handler = on_stop;	// no SA_RESTART: accept() must return so the loop can end
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
+	// SIGUSR1 is multiwatch's graceful-stop signal, which it sends its workers when it is told
+	// to stop. Its default is used: Debian 12's multiwatch 1.0.0 maps --signal names to the
+	// wrong numbers (--signal=TERM sends SIGQUIT).
+	sigaction(SIGUSR1, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 	buf_init(&resp.headers, 64 * 1024);
 	buf_init(&resp.body, 64L << 20);

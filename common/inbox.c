@@ -23,7 +23,7 @@
 static const char *const outcome_names[] = {"applied", "unassigned", "ignored"};
 
 // The applying form: upsert, inbox and audit as one statement (one round trip, one snapshot).
-static const char *apply_sql(void)
+const char *inbox_apply_sql(void)
 {
 	static char sql[8192];
 
@@ -77,7 +77,7 @@ int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox
 	if (*outcome != INBOX_APPLIED) {
 		return db_exec(app->db, arena, "inbox_record", record_sql(), nparams, params, NULL, err);
 	}
-	if (db_exec(app->db, arena, "inbox_apply", apply_sql(), nparams, params, &rows, err) < 0) {
+	if (db_exec(app->db, arena, "inbox_apply", inbox_apply_sql(), nparams, params, &rows, err) < 0) {
 		return -1;
 	}
 	result->inserted = rows.nrows == 1 && strcmp(db_get(&rows, 0, "inserted"), "t") == 0;

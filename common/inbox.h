@@ -31,6 +31,11 @@ int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox
 			enum inbox_outcome *outcome, struct calls_result *result,
 			struct err *err) MUSTCHECK;
 
+/* The statement inbox_record_retell runs for an applied delivery: $1..$24 as calls.h's upsert,
+ * then event, call id, agent id, user id, raw body, signature timestamp, outcome, function,
+ * request id. Exposed so the benchmark can run the very same statement under pgbench. */
+const char *inbox_apply_sql(void);
+
 /* Applies, in arrival order, the unassigned deliveries user_id's key verified for the Retell
  * agent retell_agent_id, now assigned as agent_uuid; *applied counts them. One transaction. */
 int inbox_apply_assigned(struct app *app, struct arena *arena, const char *user_id,

@@ -19,6 +19,7 @@
 #include "common/sync.h"
 
 #define PAGE_SIZE 1000
+#define DETAIL_CHUNK_PER_SLOT 4
 
 struct agent_map {
 	int count;
@@ -110,94 +111,109 @@ static int needs_detail(struct json_object *item, struct json_object *complete)
 	return !json_object_object_get_ex(complete, id, NULL);
 }
 
-// Replaces, in items, the calls the list shortened by their full form, fetched concurrently.
-static int fetch_details(struct app *app, struct sync_run *run, const char *api_key,
-			 struct json_object *items, struct err *err)
+// Parses and upserts one call, moving *cursor past its start.
+static int upsert_call(struct app *app, struct sync_run *run, const struct agent_map *agents,
+		       struct json_object *call, int64_t *cursor, struct err *err)
 {
-	size_t n = json_object_array_length(items);
-	struct httpc_batch_item *batch = arena_alloc(run->arena, sizeof(*batch) * (n + 1));
-	size_t *index = arena_alloc(run->arena, sizeof(*index) * (n + 1));
-	struct json_object *complete = NULL;
-	size_t count = 0;
-	int rc = -1;
+	struct call_record rec;
+	struct calls_result result;
+
+	if (retell_call_parse(call, run->arena, &rec, err) < 0) {
+		// the provider sent something we cannot store: name it, do not skip it silently
+		err->status = 502;
+		return -1;
+	}
+	if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id, agent_uuid(agents, rec.agent_id),
+				&result, err) < 0) {
+		return -1;
+	}
+	run->calls_seen++;
+	run->calls_inserted += result.inserted;
+	run->calls_updated += !result.inserted;
+	if (rec.start_ms > *cursor) {
+		*cursor = rec.start_ms;
+	}
+	return 0;
+}
+
+// Fetches n full calls at once and upserts each as soon as it is parsed: a parsed call with
+// its word-level transcript takes about a megabyte, so only one chunk is ever held.
+static int fetch_and_upsert(struct app *app, struct sync_run *run, const struct agent_map *agents,
+			    const char *api_key, struct httpc_batch_item *batch, size_t n,
+			    int64_t *cursor, struct err *err)
+{
 	char *auth = arena_printf(run->arena, "Authorization: Bearer %s", api_key);
 	const char *headers[] = {auth, "Accept: application/json", NULL};
+	int rc = 0;
 
-	if (complete_ids(app, run->arena, items, &complete, err) < 0) {
-		goto done;
-	}
-	for (size_t i = 0; i < n; i++) {
-		struct json_object *item = json_object_array_get_idx(items, i);
-		struct json_object *id = NULL;
-		if (needs_detail(item, complete) && json_object_object_get_ex(item, "call_id", &id)) {
-			memset(&batch[count], 0, sizeof(batch[count]));
-			batch[count].url = retell_client_call_url(app, run->arena,
-								  json_object_get_string(id));
-			index[count++] = i;
-		}
-	}
-	httpc_get_batch(app->httpc, headers, batch, count, (int)app->cfg.sync_detail_concurrency,
+	httpc_get_batch(app->httpc, headers, batch, n, (int)app->cfg.sync_detail_concurrency,
 			run->deadline_ms, &run->retries);
-	for (size_t b = 0; b < count; b++) {
+	secrets_wipe(auth);
+	for (size_t b = 0; b < n && rc == 0; b++) {
 		struct json_object *full = NULL;
 		if (batch[b].status == 0) {
-			err_set(err, batch[b].err.status, batch[b].err.code, "%s", batch[b].err.msg);
-			goto done;
-		}
-		if (batch[b].status != 200) {
-			retell_client_status_error(batch[b].status, err);
-			goto done;
-		}
-		full = jsonh_parse(batch[b].body.data, batch[b].body.len, JSONH_MAX_DEPTH, err);
-		if (full == NULL || !json_object_is_type(full, json_type_object)) {
-			json_object_put(full);
+			rc = err_set(err, batch[b].err.status, batch[b].err.code, "%s", batch[b].err.msg);
+		} else if (batch[b].status != 200) {
+			rc = retell_client_status_error(batch[b].status, err);
+		} else if ((full = jsonh_parse(batch[b].body.data, batch[b].body.len, JSONH_MAX_DEPTH,
+					       err)) == NULL) {
 			err_clear(err);
-			err_set(err, 502, "provider_bad_answer", "provider call is not an object");
-			goto done;
+			rc = err_set(err, 502, "provider_bad_answer", "provider answered malformed JSON");
+		} else {
+			rc = upsert_call(app, run, agents, full, cursor, err);
 		}
-		json_object_array_put_idx(items, index[b], full);
+		json_object_put(full);
 	}
-	rc = 0;
-done:
-	for (size_t b = 0; b < count; b++) {
+	for (size_t b = 0; b < n; b++) {
 		buf_finish(&batch[b].body);
+		memset(&batch[b], 0, sizeof(batch[b]));
 	}
-	secrets_wipe(auth);
-	json_object_put(complete);
 	return rc;
 }
 
-// Upserts a page in one transaction and moves the cursor past it.
+// Stores a page in one transaction: calls the list gave in full directly, the others fetched
+// in chunks; then moves the cursor past the page.
 static int store_page(struct app *app, struct sync_run *run, const struct agent_map *agents,
-		      struct json_object *items, struct err *err)
+		      const char *api_key, struct json_object *items, struct err *err)
 {
+	size_t chunk = (size_t)app->cfg.sync_detail_concurrency * DETAIL_CHUNK_PER_SLOT;
+	struct httpc_batch_item *batch = arena_alloc(run->arena, sizeof(*batch) * chunk);
+	struct json_object *complete = NULL;
 	int64_t cursor = run->cursor_ms;
+	size_t pending = 0;
+	int rc = -1;
 
-	if (db_begin(app->db, err) < 0) {
-		return -1;
+	memset(batch, 0, sizeof(*batch) * chunk);
+	if (complete_ids(app, run->arena, items, &complete, err) < 0 || db_begin(app->db, err) < 0) {
+		goto done;
 	}
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
-		struct call_record rec;
-		struct calls_result result;
-		if (retell_call_parse(json_object_array_get_idx(items, i), run->arena, &rec, err) < 0) {
-			// the provider sent something we cannot store: name it, do not skip it silently
-			err->status = 502;
-			return -1;
+		struct json_object *item = json_object_array_get_idx(items, i);
+		struct json_object *id = NULL;
+
+		if (!needs_detail(item, complete) || !json_object_object_get_ex(item, "call_id", &id)) {
+			if (upsert_call(app, run, agents, item, &cursor, err) < 0) {
+				goto done;
+			}
+			continue;
 		}
-		if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id,
-					agent_uuid(agents, rec.agent_id), &result, err) < 0) {
-			return -1;
+		batch[pending++].url = retell_client_call_url(app, run->arena, json_object_get_string(id));
+		if (pending == chunk) {
+			if (fetch_and_upsert(app, run, agents, api_key, batch, pending, &cursor, err) < 0) {
+				goto done;
+			}
+			pending = 0;
 		}
-		run->calls_seen++;
-		run->calls_inserted += result.inserted;
-		run->calls_updated += !result.inserted;
-		if (rec.start_ms > cursor) {
-			cursor = rec.start_ms;
-		}
+	}
+	if (pending > 0 && fetch_and_upsert(app, run, agents, api_key, batch, pending, &cursor, err) < 0) {
+		goto done;
 	}
 	run->pages++;
 	run->cursor_ms = cursor;
-	return sync_page_commit(app, run, cursor, err);
+	rc = sync_page_commit(app, run, cursor, err);
+done:
+	json_object_put(complete);
+	return rc;
 }
 
 static int sync_user(struct app *app, struct sync_run *run, struct err *err)
@@ -242,8 +258,7 @@ static int sync_user(struct app *app, struct sync_run *run, struct err *err)
 		free(next);
 		next = NULL;
 		run->retries += page.retries;
-		stored = fetch_details(app, run, key, page.items, err) == 0 &&
-			 store_page(app, run, &agents, page.items, err) == 0;
+		stored = store_page(app, run, &agents, key, page.items, err) == 0;
 		if (stored && page.next_key != NULL && (next = strdup(page.next_key)) == NULL) {
 			abort();
 		}

@@ -1,0 +1,255 @@
+"""bench: webhook and sync throughput, latency and memory, each beside its limit (pgbench running
+the same statement, COPY loading the same rows), printed as one table. Figures, never pass/fail."""
+import json
+import os
+import random
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "test" / "integration"))
+
+from testenv import retell  # noqa: E402
+from testenv.fake_provider import FakeProvider  # noqa: E402
+from testenv.secrets import seal  # noqa: E402
+from testenv.stack import Stack  # noqa: E402
+
+BUILD = Path(os.environ.get("BENCH_BUILD", ROOT / "build-bench"))
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+SYNC_CALLS = int(os.environ.get("BENCH_SYNC_CALLS", "100000"))
+CONCURRENCY = [1, 16, 64]
+KEY = "key_bench_webhook_0123456789abcdef"
+SYNC_KEY = "key_bench_sync_0123456789abcdef00"
+rows = []
+
+
+def report(name, value, unit="", target="", note=""):
+    rows.append((name, value, unit, target, note))
+    print(f"  {name}: {value} {unit} {note}", flush=True)
+
+
+def rss_kb(pid):
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    except FileNotFoundError:
+        pass
+    return 0
+
+
+def pids_of(fn):
+    out = subprocess.run(["pgrep", "-f", f"^{BUILD}/{fn}$"], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+# ---------------------------------------------------------------------------------- setup
+
+def setup_user(stack, key, agents):
+    user = stack.make_user("client")
+    stack.sql("INSERT INTO api_keys (user_id, service, access_token) VALUES (%s, 'retell', %s)",
+              (user, seal(stack.secrets_keys, user, "retell", "access_token", key)))
+    stack.sql("""INSERT INTO billing_accounts (user_id, inbound_rate_per_minute, outbound_rate_per_minute,
+                 web_call_rate_per_minute, billing_increment_seconds) VALUES (%s, 0.10, 0.20, 0.05, 60)""",
+              (user,))
+    ids = []
+    for a in agents:
+        agent = stack.sql("INSERT INTO agents (name, source_platform, retell_agent_id) VALUES (%s, 'retell', %s)"
+                          " RETURNING id", (a, a))[0]["id"]
+        stack.sql("INSERT INTO user_agents (user_id, agent_id, source_platform) VALUES (%s, %s, 'retell')",
+                  (user, agent))
+        ids.append(agent)
+    return user, ids
+
+
+def webhook_bodies(fake, n):
+    """n call_ended deliveries with 20-60 KB of transcript each."""
+    start = int(time.time() * 1000) - 86_400_000
+    bodies = []
+    for i in range(n):
+        # the word-level transcript_object is most of a delivery: about 10x the plain text
+        target = random.randint(20_000, 60_000)
+        call = fake.make_retell_call("agent_bench", call_id=f"wh_{i:06d}", start_ms=start + i * 1000,
+                                     transcript_bytes=max(500, target // 10))
+        bodies.append(retell.delivery("call_ended", call))
+    return bodies
+
+
+# ---------------------------------------------------------------------------------- webhook
+
+def run_wrk(stack, bodies, conns):
+    with tempfile.NamedTemporaryFile("w", suffix=".tsv", delete=False) as f:
+        for body in bodies:  # signed now: each run stays inside the 5 minute window
+            f.write(retell.sign(body, KEY) + "\t" + body.decode() + "\n")
+        path = f.name
+    out = subprocess.run(["wrk", "-t", str(min(conns, 2)), "-c", str(conns), "-d", f"{SECONDS}s",
+                          "--latency", "-s", str(ROOT / "bench" / "webhook.lua"),
+                          stack.url("retell-webhook"), "--", path],
+                         capture_output=True, text=True, check=True).stdout
+    os.unlink(path)
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+
+    def pct(p):
+        m = re.search(rf"^\s+{p}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M)
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return rps, pct(50), pct(99), (int(non2xx.group(1)) if non2xx else 0), (errors.group(1) if errors else "none")
+
+
+def pgbench_script(user, agent, transcript_len):
+    """The function's statement with pgbench variables for the per-call values."""
+    sql = subprocess.run([str(BUILD / "bench" / "bench-print-sql")], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    transcript = "agent: hello " * (transcript_len // 13)
+    values = {
+        1: "'pg_' || :n", 2: f"'{user}'", 3: f"'{agent}'", 4: "'agent_bench'", 5: "'phone_call'",
+        6: "'inbound'", 7: "'ended'", 8: "(1700000000000 + :n)::text", 9: "(1700000060000 + :n)::text",
+        10: "'61'", 11: "'+14155550100'", 12: "'+14155550101'", 13: f"'{transcript}'",
+        14: "'[{\"role\":\"agent\",\"content\":\"hello\"}]'", 15: "'https://example.test/r.wav'",
+        16: "'user_hangup'", 17: "'{\"e2e\":{\"p50\":800}}'", 18: "NULL", 19: "NULL", 20: "NULL",
+        21: "NULL", 22: "NULL", 23: "'1'", 24: "'2'", 25: "'call_ended'", 26: "'pg_' || :n",
+        27: "'agent_bench'", 28: f"'{user}'", 29: f"'{{\"event\":\"call_ended\",\"transcript\":\"{transcript}\"}}'",
+        30: "'1700000000000'", 31: "'applied'", 32: "'retell-webhook'", 33: "'bench'",
+    }
+    for n in sorted(values, reverse=True):
+        sql = sql.replace(f"${n}", values[n])
+    return "\\set n random(1, 100000000)\n" + sql + ";\n"
+
+
+def run_pgbench(stack, script, conns):
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "upsert.sql"
+        path.write_text(script)
+        out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", str(min(conns, 2)),
+                              "-T", str(SECONDS), "-l", "--log-prefix", str(Path(d) / "log"), "-f", str(path),
+                              stack.database_url], capture_output=True, text=True, cwd=d)
+        if out.returncode != 0:
+            raise RuntimeError(out.stderr)
+        tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
+        lat = sorted(int(line.split()[2]) / 1000 for f in Path(d).glob("log*") for line in f.open())
+    return tps, lat[len(lat) // 2], lat[int(len(lat) * 0.99)]
+
+
+def bench_webhook(stack, fake):
+    print("webhook: signed call_ended deliveries, 20-60 KB, over nginx", flush=True)
+    user, agents = setup_user(stack, KEY, ["agent_bench"])
+    bodies = webhook_bodies(fake, 3000)
+    sizes = sorted(len(b) for b in bodies)
+    report("webhook body size", f"{statistics.mean(sizes) / 1024:.0f}", "KB", "20-60 KB",
+           f"min {sizes[0] / 1024:.0f} KB, max {sizes[-1] / 1024:.0f} KB")
+    script = pgbench_script(user, agents[0], 40_000)
+    results = {}
+    for c in CONCURRENCY:
+        rps, p50, p99, non2xx, errs = run_wrk(stack, bodies, c)
+        tps, pg50, pg99 = run_pgbench(stack, script, c)
+        results[c] = (rps, tps)
+        report(f"webhook c={c} req/s", f"{rps:.0f}", "req/s", "", f"p50 {p50:.2f} ms, p99 {p99:.2f} ms, non-2xx {non2xx}, socket errors {errs}")
+        report(f"pgbench c={c} same upsert", f"{tps:.0f}", "tx/s", "", f"p50 {pg50:.2f} ms, p99 {pg99:.2f} ms")
+        report(f"webhook/pgbench c={c}", f"{rps / tps:.2f}", "ratio", ">= 0.60 at c=16" if c == 16 else "")
+        if c == 16:
+            report("webhook p99 c=16", f"{p99:.2f}", "ms", "< 10 ms")
+    statuses = re.findall(r"fn=retell-webhook .*?-> (\d+)", stack.logs())
+    failed = {code: statuses.count(code) for code in set(statuses) if not code.startswith("2")}
+    report("webhook answers that were not 2xx", f"{sum(failed.values())}", "", "0",
+           f"{failed or ''} (a few 400s are wrk cutting uploads at the end of a run)")
+    rss = [rss_kb(p) for p in pids_of("retell-webhook")]
+    report("retell-webhook RSS after load", f"{max(rss) / 1024:.1f}", "MB", "", f"max of {len(rss)} workers")
+    stack.sql("TRUNCATE calls, webhook_inbox, key_usage_audit")
+
+
+# ---------------------------------------------------------------------------------- sync
+
+def sample_rss(proc):
+    samples = []
+    while proc.poll() is None:
+        samples.append(rss_kb(proc.pid))
+        time.sleep(0.2)
+    return [s for s in samples if s]
+
+
+def bench_sync(stack, fake_url):
+    print(f"sync: {SYNC_CALLS} calls, 1000 per page, a detail fetch per call", flush=True)
+    user, _ = setup_user(stack, SYNC_KEY, ["agent_s1", "agent_s2"])
+    t0 = time.monotonic()
+    proc = stack.cli("sync-retell-calls", "--user", user)
+    samples = sample_rss(proc)
+    out, err = proc.communicate()
+    elapsed = time.monotonic() - t0
+    summary = json.loads(out)
+    n = summary["calls_seen"]
+    report("sync calls/s end to end", f"{n / elapsed:.0f}", "calls/s", "", f"{n} calls in {elapsed:.1f} s")
+    quarter = samples[: max(1, len(samples) // 4)]
+    report("sync peak RSS", f"{max(samples) / 1024:.1f}", "MB", "flat",
+           f"first quarter max {max(quarter) / 1024:.1f} MB, last quarter max "
+           f"{max(samples[-max(1, len(samples) // 4):]) / 1024:.1f} MB")
+    # the limit: the same rows, loaded by COPY into the same table (trigger included)
+    path = tempfile.mktemp(suffix=".copy")
+    columns = ("retell_call_id, source_platform, user_id, agent_id, provider_agent_id, call_type, direction,"
+               " call_status, started_at, ended_at, duration_seconds, from_number, to_number, transcript,"
+               " transcript_object, recording_url, disconnection_reason, latency, call_analysis, summary,"
+               " sentiment, call_successful, in_voicemail, agent_version, data_rank")
+    subprocess.run(["psql", "-X", "-q", stack.database_url, "-c",
+                    f"\\copy (SELECT {columns} FROM calls WHERE user_id = '{user}') TO '{path}'"], check=True)
+    stack.sql("DELETE FROM calls WHERE user_id = %s", (user,))
+    t0 = time.monotonic()
+    subprocess.run(["psql", "-X", "-q", stack.database_url, "-c", f"\\copy calls ({columns}) FROM '{path}'"],
+                   check=True)
+    copy_s = time.monotonic() - t0
+    os.unlink(path)
+    report("COPY of the same rows", f"{n / copy_s:.0f}", "rows/s", "", f"{copy_s:.1f} s")
+    report("sync/COPY", f"{(n / elapsed) / (n / copy_s):.2f}", "ratio", ">= 0.25")
+
+
+# ---------------------------------------------------------------------------------- processes
+
+def bench_processes(stack):
+    print("handlers: idle memory and start-up", flush=True)
+    for fn in sorted(p.stem for p in (ROOT / "handlers").glob("*.c")):
+        rss = [rss_kb(p) for p in pids_of(fn)]
+        if rss:
+            report(f"{fn} idle RSS", f"{max(rss) / 1024:.1f}", "MB", "< 8 MB")
+    out = subprocess.run(["hyperfine", "-N", "--warmup", "3", "--runs", "30", "--export-json", "/dev/stdout",
+                          f"{BUILD}/health --check-config"], capture_output=True, text=True,
+                         env=stack.cli_env()).stdout
+    mean = json.loads(out[out.index("{"):])["results"][0]["mean"] * 1000
+    report("handler start-up (exec to config checked)", f"{mean:.1f}", "ms")
+
+
+def main():
+    now = int(time.time() * 1000)
+    step = 1000
+    fake_proc = subprocess.Popen(
+        ["/usr/bin/python3", str(ROOT / "test/integration/testenv/fake_provider.py"), "--retell-key", SYNC_KEY,
+         "--agents", "agent_s1,agent_s2", "--calls", str(SYNC_CALLS), "--transcript-bytes", "4000",
+         "--step-ms", str(step), "--start-ms", str(now - SYNC_CALLS * step - 86_400_000)],
+        stdout=subprocess.PIPE, text=True)
+    fake_url = fake_proc.stdout.readline().split()[1]
+    fake = FakeProvider()  # only builds realistic webhook payloads; never serves
+    stack = Stack(BUILD, fake_url, {"LOG_LEVEL": "warn", "STACK_WORKERS": "4", "STACK_PG_FSYNC": "on",
+                                    "HTTP_MAX_RETRIES": "5", "HTTP_TIMEOUT_MS": "30000",
+                                    "SYNC_DETAIL_CONCURRENCY": "16", "SYNC_USER_BUDGET_S": "3600"}).up()
+    try:
+        bench_processes(stack)
+        bench_webhook(stack, fake)
+        bench_sync(stack, fake_url)
+    finally:
+        stack.down()
+        fake_proc.terminate()
+        fake._server.server_close()
+    print()
+    width = max(len(r[0]) for r in rows)
+    print(f"{'measure':<{width}}  {'value':>10}  {'unit':<7}  {'target':<16}  note")
+    for name, value, unit, target, note in rows:
+        print(f"{name:<{width}}  {value:>10}  {unit:<7}  {target:<16}  {note}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,214 @@
+/* highlevel_sync.c: HighLevel call sync for one user. */
+#include "common/highlevel_sync.h"
+
+#include <string.h>
+#include <time.h>
+
+#include <json-c/json_object.h>
+
+#include "common/app.h"
+#include "common/arena.h"
+#include "common/calls_highlevel.h"
+#include "common/db.h"
+#include "common/highlevel_client.h"
+#include "common/highlevel_tokens.h"
+#include "common/httpc.h"
+#include "common/log.h"
+#include "common/secrets.h"
+#include "common/sync.h"
+
+#define FIRST_SYNC_MS 1420070400000LL	/* 2015-01-01: a first sync asks for everything */
+
+struct agent_map {
+	int count;
+	const char **provider_ids;
+	const char **uuids;
+};
+
+// Where the run stands across pages.
+struct progress {
+	int64_t last_ms;	/* createdAt of the previous log, to check the order */
+	int64_t max_ms;		/* newest createdAt seen */
+	int ordered;		/* every log so far came oldest first */
+};
+
+static int load_agents(struct app *app, struct sync_run *run, struct agent_map *map,
+		       struct err *err)
+{
+	const char *params[] = {run->user_id};
+	struct db_rows rows;
+
+	if (db_exec(app->db, run->arena, "highlevel_sync_agents",
+		    "SELECT a.highlevel_agent_id, a.id FROM user_agents ua JOIN agents a ON a.id = ua.agent_id"
+		    " WHERE ua.user_id = $1::uuid AND a.highlevel_agent_id IS NOT NULL ORDER BY 1",
+		    1, params, &rows, err) < 0) {
+		return -1;
+	}
+	map->count = rows.nrows;
+	map->provider_ids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
+	map->uuids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
+	for (int r = 0; r < rows.nrows; r++) {
+		map->provider_ids[r] = arena_strdup(run->arena, db_get(&rows, r, "highlevel_agent_id"));
+		map->uuids[r] = arena_strdup(run->arena, db_get(&rows, r, "id"));
+	}
+	return 0;
+}
+
+static const char *agent_uuid(const struct agent_map *map, const char *provider_id)
+{
+	for (int i = 0; i < map->count; i++) {
+		if (strcmp(map->provider_ids[i], provider_id) == 0) {
+			return map->uuids[i];
+		}
+	}
+	return NULL;
+}
+
+// Upserts a page's logs of assigned agents in one transaction and commits it with the cursor.
+static int store_page(struct app *app, struct sync_run *run, const struct agent_map *agents,
+		      struct json_object *items, struct progress *pr, struct err *err)
+{
+	if (db_begin(app->db, err) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		struct highlevel_call rec;
+		struct calls_result result;
+		const char *uuid;
+
+		if (calls_highlevel_parse(json_object_array_get_idx(items, i), run->arena, &rec, err) < 0) {
+			// the provider sent something we cannot store: name it, do not skip it silently
+			err->status = 502;
+			return -1;
+		}
+		pr->ordered &= rec.start_ms >= pr->last_ms;
+		pr->last_ms = rec.start_ms;
+		pr->max_ms = rec.start_ms > pr->max_ms ? rec.start_ms : pr->max_ms;
+		uuid = agent_uuid(agents, rec.agent_id);
+		if (uuid == NULL) {
+			continue;	// an agent not assigned to this user: not theirs to see
+		}
+		if (calls_upsert_highlevel(app->db, run->arena, &rec, run->user_id, uuid, &result,
+					   err) < 0) {
+			return -1;
+		}
+		run->calls_seen++;
+		run->calls_inserted += result.inserted;
+		run->calls_updated += !result.inserted;
+	}
+	run->pages++;
+	// a cursor may only pass what is stored: while logs come oldest first every page does;
+	// otherwise it moves once the whole window is stored (see sync_user)
+	if (pr->ordered && pr->max_ms > run->cursor_ms) {
+		run->cursor_ms = pr->max_ms;
+	}
+	return sync_page_commit(app, run, run->cursor_ms, err);
+}
+
+// One page; a token that stopped working mid-run (it expired) is fetched anew once.
+static int list_page(struct app *app, struct sync_run *run, struct arena *keep,
+		     struct highlevel_conn *conn, const struct highlevel_call_filter *filter,
+		     struct highlevel_page *page, int *renewed, struct err *err)
+{
+	struct secrets_use use = {run->user_id, "highlevel", run->actor_kind, run->actor_id,
+				  "sync calls", run->request_id};
+	struct err first = {0};
+
+	if (highlevel_client_list_call_logs(app, run->arena, conn->access_token, filter, page,
+					    &first) == 0) {
+		return 0;
+	}
+	run->retries += page->retries;
+	if (*renewed || strcmp(first.code, "provider_rejected_token") != 0) {
+		return err_set(err, first.status, first.code, "%s", first.msg);
+	}
+	*renewed = 1;
+	secrets_wipe(conn->access_token);
+	if (highlevel_tokens_get(app, keep, &use, conn, err) < 0) {
+		return -1;
+	}
+	return highlevel_client_list_call_logs(app, run->arena, conn->access_token, filter, page, err);
+}
+
+static int sync_pages(struct app *app, struct sync_run *run, struct arena *keep,
+		      struct highlevel_conn *conn, const struct agent_map *agents, struct err *err)
+{
+	struct highlevel_call_filter filter = {
+		.location_id = conn->location_id,
+		.start_ms = run->cursor_ms < 0 ? FIRST_SYNC_MS : run->cursor_ms - app->cfg.sync_overlap_ms,
+		.end_ms = (int64_t)time(NULL) * 1000,
+		.page_size = HIGHLEVEL_PAGE_SIZE,
+		.deadline_ms = run->deadline_ms,
+	};
+	struct progress pr = {.last_ms = 0, .max_ms = run->cursor_ms, .ordered = 1};
+	int renewed = 0;
+	int more = 1;
+
+	if (filter.start_ms < FIRST_SYNC_MS) {
+		filter.start_ms = FIRST_SYNC_MS;
+	}
+	for (filter.page = 1; more; filter.page++) {
+		struct highlevel_page page;
+		int stored;
+
+		if (httpc_now_ms() > run->deadline_ms) {
+			return err_set(err, 504, "sync_budget_exhausted",
+				       "time budget used up; the next sync resumes from the last page stored");
+		}
+		if (list_page(app, run, keep, conn, &filter, &page, &renewed, err) < 0) {
+			return -1;
+		}
+		run->retries += page.retries;
+		stored = store_page(app, run, agents, page.items, &pr, err) == 0;
+		more = page.more;
+		highlevel_page_finish(&page);
+		if (!stored) {
+			return -1;
+		}
+	}
+	if (!pr.ordered && pr.max_ms > run->cursor_ms) {
+		log_warn("call logs of user %s did not come oldest first: cursor moved at the end",
+			 run->user_id);
+		run->cursor_ms = pr.max_ms;
+		if (db_begin(app->db, err) < 0 || sync_page_commit(app, run, run->cursor_ms, err) < 0) {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int sync_user(struct app *app, struct sync_run *run, struct err *err)
+{
+	struct secrets_use use = {run->user_id, "highlevel", run->actor_kind, run->actor_id,
+				  "sync calls", run->request_id};
+	struct highlevel_conn conn = {0};
+	struct agent_map agents;
+	struct arena *keep = run->arena;
+	int rc;
+
+	// agents and token live in the run's arena; pages get their own, reset per page
+	if (load_agents(app, run, &agents, err) < 0) {
+		return -1;
+	}
+	if (agents.count == 0) {
+		return 0;	// nothing assigned: no call of this location is ours to show
+	}
+	if (highlevel_tokens_get(app, keep, &use, &conn, err) < 0) {
+		return -1;
+	}
+	if (conn.location_id == NULL) {
+		secrets_wipe(conn.access_token);
+		return err_set(err, 409, "no_location", "the connection has no location");
+	}
+	run->arena = arena_create();
+	rc = sync_pages(app, run, keep, &conn, &agents, err);
+	arena_destroy(run->arena);
+	run->arena = keep;
+	secrets_wipe(conn.access_token);
+	return rc;
+}
+
+const struct sync_provider highlevel_sync_provider = {
+	.name = "highlevel",
+	.sync_user = sync_user,
+};
