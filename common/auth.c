@@ -88,3 +88,15 @@ int auth_target_user(struct http_request *req, const struct auth_caller *caller,
 	*user_id = caller->user_id;
 	return 0;
 }
+
+int auth_user_exists(struct app *app, struct http_request *req, const char *user_id)
+{
+	const char *params[] = {user_id};
+	struct db_rows rows;
+
+	if (db_exec(app->db, req->arena, "auth_user_exists",
+		    "SELECT 1 FROM auth.users WHERE id = $1::uuid", 1, params, &rows, &req->err) < 0) {
+		return -1;
+	}
+	return rows.nrows == 1 ? 0 : err_set(&req->err, 404, "not_found", "no such user");
+}

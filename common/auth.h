@@ -28,6 +28,9 @@ int auth_require_admin(struct http_request *req, const struct auth_caller *calle
 int auth_target_user(struct http_request *req, const struct auth_caller *caller,
 		     const char *requested, const char **user_id) MUSTCHECK;
 
+/* 0 when user_id names a user in auth.users, else req->err 404 (or 503) and -1. */
+int auth_user_exists(struct app *app, struct http_request *req, const char *user_id) MUSTCHECK;
+
 /* 1 when s is a canonical uuid (lower or upper hex). */
 int auth_is_uuid(const char *s);
 

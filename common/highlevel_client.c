@@ -3,7 +3,6 @@
 
 #include <string.h>
 
-#include <curl/curl.h>
 #include <json-c/json_object.h>
 
 #include "common/app.h"
@@ -37,15 +36,6 @@ int highlevel_client_status_error(long status, struct err *err)
 	return err_set(err, 502, "provider_error", "provider refused the request (%ld)", status);
 }
 
-static const char *escape(struct arena *arena, const char *s)
-{
-	char *e = curl_easy_escape(NULL, s, 0);
-	const char *out = arena_strdup(arena, e != NULL ? e : "");
-
-	curl_free(e);
-	return out;
-}
-
 int highlevel_client_configured(const struct app *app)
 {
 	const struct config *cfg = &app->cfg;
@@ -58,9 +48,9 @@ const char *highlevel_client_authorize_url(const struct app *app, struct arena *
 					   const char *state)
 {
 	return arena_printf(arena, "%s?response_type=code&redirect_uri=%s&client_id=%s&scope=%s&state=%s",
-			    HIGHLEVEL_AUTHORIZE_URL, escape(arena, app->cfg.highlevel_redirect_uri),
-			    escape(arena, app->cfg.highlevel_client_id), escape(arena, HIGHLEVEL_SCOPES),
-			    escape(arena, state));
+			    HIGHLEVEL_AUTHORIZE_URL, httpc_escape(arena, app->cfg.highlevel_redirect_uri),
+			    httpc_escape(arena, app->cfg.highlevel_client_id), httpc_escape(arena, HIGHLEVEL_SCOPES),
+			    httpc_escape(arena, state));
 }
 
 const char **highlevel_client_headers(struct arena *arena, const char *access_token, int extra)
@@ -151,12 +141,12 @@ static int token_request(struct app *app, struct arena *arena, enum grant grant,
 	const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
 				 "Accept: application/json", NULL};
 	char *body = arena_printf(arena, "client_id=%s&client_secret=%s&grant_type=%s&%s=%s&user_type=Location%s%s",
-				  escape(arena, cfg->highlevel_client_id),
-				  escape(arena, cfg->highlevel_client_secret),
+				  httpc_escape(arena, cfg->highlevel_client_id),
+				  httpc_escape(arena, cfg->highlevel_client_secret),
 				  grant == GRANT_CODE ? "authorization_code" : "refresh_token",
-				  grant == GRANT_CODE ? "code" : "refresh_token", escape(arena, secret),
+				  grant == GRANT_CODE ? "code" : "refresh_token", httpc_escape(arena, secret),
 				  grant == GRANT_CODE ? "&redirect_uri=" : "",
-				  grant == GRANT_CODE ? escape(arena, cfg->highlevel_redirect_uri) : "");
+				  grant == GRANT_CODE ? httpc_escape(arena, cfg->highlevel_redirect_uri) : "");
 	struct httpc_request req = {"POST", arena_printf(arena, "%s/oauth/token", cfg->highlevel_base_url),
 				    headers, body, strlen(body), httpc_now_ms() + TOKEN_DEADLINE_MS};
 	struct httpc_response resp = {0};
@@ -271,7 +261,7 @@ int highlevel_client_list_agents(struct app *app, struct arena *arena, const cha
 				 struct err *err)
 {
 	const char *url = arena_printf(arena, "%s/voice-ai/agents?locationId=%s&page=%d&pageSize=%d",
-				       app->cfg.highlevel_base_url, escape(arena, location_id), page,
+				       app->cfg.highlevel_base_url, httpc_escape(arena, location_id), page,
 				       HIGHLEVEL_PAGE_SIZE);
 
 	return get_page(app, arena, access_token, url, "agents", page, HIGHLEVEL_PAGE_SIZE, 0, out, err);
@@ -286,7 +276,7 @@ int highlevel_client_list_call_logs(struct app *app, struct arena *arena, const 
 	const char *url = arena_printf(arena,
 				       "%s/voice-ai/dashboard/call-logs?locationId=%s&startDate=%lld"
 				       "&endDate=%lld&page=%d&pageSize=%d&sortBy=createdAt&sort=asc",
-				       app->cfg.highlevel_base_url, escape(arena, f->location_id),
+				       app->cfg.highlevel_base_url, httpc_escape(arena, f->location_id),
 				       (long long)f->start_ms, (long long)f->end_ms, f->page, size);
 
 	return get_page(app, arena, access_token, url, "callLogs", f->page, size, f->deadline_ms, out,
@@ -297,6 +287,6 @@ const char *highlevel_client_recording_url(const struct app *app, struct arena *
 					   const char *message_id, const char *location_id)
 {
 	return arena_printf(arena, "%s/conversations/messages/%s/locations/%s/recording",
-			    app->cfg.highlevel_base_url, escape(arena, message_id),
-			    escape(arena, location_id));
+			    app->cfg.highlevel_base_url, httpc_escape(arena, message_id),
+			    httpc_escape(arena, location_id));
 }

@@ -255,6 +255,7 @@ static int write_head(struct http_response *resp, int status, long content_lengt
 		     "Access-Control-Allow-Origin: %s\r\n"
 		     "Access-Control-Allow-Headers: authorization, x-client-info, apikey, content-type\r\n"
 		     "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
+		     "Access-Control-Expose-Headers: Content-Range, Accept-Ranges, Content-Length\r\n"
 		     "Vary: Origin\r\n"
 		     "X-Content-Type-Options: nosniff\r\n",
 		     status, reason(status),

@@ -9,6 +9,7 @@
 
 #include <curl/curl.h>
 
+#include "common/arena.h"
 #include "common/crypto.h"
 #include "common/log.h"
 
@@ -65,6 +66,19 @@ void httpc_response_finish(struct httpc_response *resp)
 const struct httpc_counters *httpc_counters(const struct httpc *c)
 {
 	return &c->counters;
+}
+
+const char *httpc_escape(struct arena *arena, const char *s)
+{
+	char *e = curl_easy_escape(NULL, s, 0);
+	const char *out;
+
+	if (e == NULL) {
+		abort();	// only an allocation failure makes curl refuse
+	}
+	out = arena_strdup(arena, e);
+	curl_free(e);
+	return out;
 }
 
 int httpc_url_allowed(const char *url)

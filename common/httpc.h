@@ -10,6 +10,7 @@
 #include "common/buf.h"
 #include "common/err.h"
 
+struct arena;
 struct httpc;
 
 struct httpc_options {
@@ -79,6 +80,9 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 long httpc_backoff_ms(const struct httpc_options *opts, int attempt, long retry_after_ms);
 /* Parses a Retry-After value (delta seconds or HTTP-date) to ms from now; -1 if unusable. */
 long httpc_parse_retry_after(const char *value, int64_t now_s);
+
+/* Percent-encodes s for a URL path segment or query value; arena-owned. */
+const char *httpc_escape(struct arena *arena, const char *s);
 
 /* True when the URL's scheme is https, or http to 127.0.0.1 / localhost / [::1]. */
 int httpc_url_allowed(const char *url);

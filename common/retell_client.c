@@ -1,7 +1,6 @@
 /* retell_client.c: Retell API calls. */
 #include "common/retell_client.h"
 
-#include <curl/curl.h>
 #include <json-c/json_object.h>
 #include <string.h>
 
@@ -89,15 +88,6 @@ static int read_page(struct retell_page *page, struct err *err)
 	return 0;
 }
 
-static const char *escape(struct arena *arena, const char *s)
-{
-	char *e = curl_easy_escape(NULL, s, 0);
-	const char *out = arena_strdup(arena, e != NULL ? e : "");
-
-	curl_free(e);
-	return out;
-}
-
 int retell_client_list_agents(struct app *app, const char *api_key, const char *pagination_key,
 			      struct retell_page *page, struct err *err)
 {
@@ -107,7 +97,7 @@ int retell_client_list_agents(struct app *app, const char *api_key, const char *
 	const char *url = arena_printf(arena, "%s/v2/list-agents?limit=1000%s%s",
 				       app->cfg.retell_base_url,
 				       pagination_key != NULL ? "&pagination_key=" : "",
-				       pagination_key != NULL ? escape(arena, pagination_key) : "");
+				       pagination_key != NULL ? httpc_escape(arena, pagination_key) : "");
 	int rc = -1;
 
 	memset(page, 0, sizeof(*page));
@@ -192,7 +182,7 @@ int retell_client_list_calls(struct app *app, struct arena *arena, const char *a
 const char *retell_client_call_url(struct app *app, struct arena *arena, const char *call_id)
 {
 	return arena_printf(arena, "%s/v2/get-call/%s", app->cfg.retell_base_url,
-			    escape(arena, call_id));
+			    httpc_escape(arena, call_id));
 }
 
 int retell_client_get_call(struct app *app, struct arena *arena, const char *api_key,

@@ -6,13 +6,20 @@
 //   storage answers 400/403/404) a fresh one is fetched from the provider, stored and served.
 //   Admins may add redirect=1 for a 302 to the provider's URL (Retell calls only: the other
 //   needs our token, so it is streamed).
+// An <audio> element cannot send a bearer token, so link=1 answers a playback URL of ours,
+// signed and valid for an hour, that works without one (and still only while the caller may
+// see the call).
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <json-c/json_object.h>
 
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
+#include "common/crypto.h"
 #include "common/db.h"
 #include "common/highlevel_client.h"
 #include "common/highlevel_tokens.h"
@@ -212,6 +219,71 @@ static int serve_highlevel(struct app *app, struct http_request *req, struct htt
 	return status;
 }
 
+#define LINK_TTL_S 3600
+
+// HMAC over what the link grants, under a key derived from the sealing key: a leaked link
+// names one call, one viewer, and dies within the hour.
+static void link_signature(const struct app *app, const char *call_id, const char *viewer,
+			   char kind, long expires, char hex[2 * CRYPTO_SHA256_LEN + 1])
+{
+	uint8_t key[CRYPTO_SHA256_LEN];
+	uint8_t mac[CRYPTO_SHA256_LEN];
+	char msg[256];
+	int n;
+
+	crypto_hmac_sha256(app->keyring.keys[0], CRYPTO_KEY_LEN, "recording-link", 14, key);
+	n = snprintf(msg, sizeof(msg), "%s|%s|%c|%ld", call_id, viewer, kind, expires);
+	crypto_hmac_sha256(key, sizeof(key), msg, (size_t)n, mac);
+	crypto_wipe(key, sizeof(key));
+	crypto_hex_encode(mac, sizeof(mac), hex);
+}
+
+static int answer_link(struct app *app, struct http_request *req, struct http_response *resp,
+		       const struct auth_caller *caller, const char *call_id)
+{
+	const char *viewer = caller->user_id != NULL ? caller->user_id : "service";
+	char kind = caller->kind == AUTH_CLIENT ? 'c' : 'a';
+	long expires = (long)time(NULL) + LINK_TTL_S;
+	char sig[2 * CRYPTO_SHA256_LEN + 1];
+	struct json_object *out = json_object_new_object();
+
+	link_signature(app, call_id, viewer, kind, expires, sig);
+	jsonh_add_string(out, "url", arena_printf(req->arena,
+		"/functions/v1/get-call-recording?call_id=%s&viewer=%s&kind=%c&expires=%ld&sig=%s",
+		call_id, viewer, kind, expires, sig));
+	jsonh_add_int64(out, "expires_at", expires);
+	return http_respond_json(resp, 200, out);
+}
+
+// A signed link stands in for the bearer token of the viewer it was made for.
+static int link_caller(struct app *app, struct http_request *req, const char *call_id,
+		       struct auth_caller *caller)
+{
+	const char *viewer = http_query(req, "viewer");
+	const char *kind = http_query(req, "kind");
+	const char *expires = http_query(req, "expires");
+	const char *sig = http_query(req, "sig");
+	char want[2 * CRYPTO_SHA256_LEN + 1];
+	char *end = NULL;
+	long at = expires != NULL ? strtol(expires, &end, 10) : 0;
+
+	if (call_id == NULL || viewer == NULL || kind == NULL || sig == NULL || end == NULL ||
+	    *end != '\0' || strlen(kind) != 1 || (kind[0] != 'c' && kind[0] != 'a') ||
+	    strlen(sig) != 2 * CRYPTO_SHA256_LEN || strlen(viewer) > 64 || strlen(call_id) > 64) {
+		return err_set(&req->err, 401, "bad_link", "malformed playback link");
+	}
+	link_signature(app, call_id, viewer, kind[0], at, want);
+	if (!crypto_equal(want, sig, sizeof(want) - 1)) {
+		return err_set(&req->err, 401, "bad_link", "invalid playback link");
+	}
+	if (at < (long)time(NULL)) {
+		return err_set(&req->err, 401, "bad_link", "playback link expired; ask for a new one");
+	}
+	caller->kind = kind[0] == 'c' ? AUTH_CLIENT : AUTH_ADMIN;
+	caller->user_id = kind[0] == 'c' || strcmp(viewer, "service") != 0 ? viewer : NULL;
+	return 0;
+}
+
 static int handle(void *ctx, struct http_request *req, struct http_response *resp)
 {
 	struct app *app = ctx;
@@ -224,7 +296,8 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	if (!http_method_is(req, "GET")) {
 		return http_fail(req, 405, "method_not_allowed", "use GET");
 	}
-	if (auth_caller(app, req, &caller) < 0) {
+	if (http_query(req, "sig") != NULL ? link_caller(app, req, call_id, &caller) < 0
+					   : auth_caller(app, req, &caller) < 0) {
 		return req->err.status;
 	}
 	if (call_id == NULL || call_id[0] == '\0') {
@@ -232,6 +305,9 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	}
 	if (load_call(app, req, &caller, call_id, &call) < 0) {
 		return req->err.status;
+	}
+	if (http_query(req, "link") != NULL && strcmp(http_query(req, "link"), "1") == 0) {
+		return answer_link(app, req, resp, &caller, call.id);
 	}
 	// white-label: a client never learns where the audio lives
 	want_redirect = caller.kind != AUTH_CLIENT && redirect_param != NULL &&

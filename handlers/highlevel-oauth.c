@@ -24,18 +24,6 @@
 #define MAX_STATE_LEN 128
 #define MAX_CODE_LEN 4096
 
-static int user_exists(struct app *app, struct http_request *req, const char *user_id)
-{
-	const char *params[] = {user_id};
-	struct db_rows rows;
-
-	if (db_exec(app->db, req->arena, "user_exists", "SELECT 1 FROM auth.users WHERE id = $1::uuid",
-		    1, params, &rows, &req->err) < 0) {
-		return -1;
-	}
-	return rows.nrows == 1 ? 0 : err_set(&req->err, 404, "not_found", "no such user");
-}
-
 static int requested_user(struct http_request *req, const char **user_id)
 {
 	struct json_object *body = NULL;
@@ -84,7 +72,7 @@ static int start(struct app *app, struct http_request *req, struct http_response
 
 	if (auth_caller(app, req, &caller) < 0 || requested_user(req, &requested) < 0 ||
 	    auth_target_user(req, &caller, requested, &user_id) < 0 ||
-	    user_exists(app, req, user_id) < 0) {
+	    auth_user_exists(app, req, user_id) < 0) {
 		return req->err.status;
 	}
 	if (crypto_random(raw, sizeof(raw)) < 0) {

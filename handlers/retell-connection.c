@@ -47,18 +47,6 @@ static int valid_key_text(const char *key)
 	return 1;
 }
 
-static int user_exists(struct app *app, struct http_request *req, const char *user_id)
-{
-	const char *params[] = {user_id};
-	struct db_rows rows;
-
-	if (db_exec(app->db, req->arena, "user_exists", "SELECT 1 FROM auth.users WHERE id = $1::uuid",
-		    1, params, &rows, &req->err) < 0) {
-		return -1;
-	}
-	return rows.nrows == 1 ? 0 : err_set(&req->err, 404, "not_found", "no such user");
-}
-
 static int store_key(struct app *app, struct http_request *req, const char *user_id,
 		     const char *api_key)
 {
@@ -99,7 +87,7 @@ static int save(struct app *app, struct http_request *req, struct http_response 
 			MAX_KEY_LEN);
 		goto done;
 	}
-	if (user_id != NULL && (!auth_is_uuid(user_id) || user_exists(app, req, user_id) < 0)) {
+	if (user_id != NULL && (!auth_is_uuid(user_id) || auth_user_exists(app, req, user_id) < 0)) {
 		err_set(&req->err, 400, "bad_field", "user_id must be a uuid");
 		goto done;
 	}

@@ -260,3 +260,47 @@ def test_a_large_recording_is_streamed_not_buffered(world, fake, http):
     growth = max(after[pid] - before.get(pid, after[pid]) for pid in after)
     print(f"64 MiB recording: worker peak RSS grew by {growth} KiB")
     assert growth < 16 * 1024
+
+
+def test_a_signed_playback_link_plays_without_a_token(world, fake, http):
+    """An <audio> element cannot send Authorization: link=1 gives a URL of ours that can."""
+    stack = world["stack"]
+    call_id, call = retell_call(world, fake)
+    r = get(http, world, call_id, link=1)
+    assert r.status_code == 200, r.text
+    link = r.json()["url"]
+    assert link.startswith("/functions/v1/get-call-recording?") and "127.0.0.1" not in link
+    base = f"http://127.0.0.1:{stack.port}"
+    played = http.get(base + link, headers={"Range": "bytes=100-199"})
+    assert played.status_code == 206 and played.content == fake.recording_bytes(call["call_id"])[100:200]
+    assert "Content-Range" in played.headers["Access-Control-Expose-Headers"]
+    # a tampered link, another call under the same signature, and a link for a call the viewer
+    # may no longer see are refused
+    assert http.get(base + link.replace("kind=c", "kind=a")).status_code == 401
+    other_id, _ = retell_call(world, fake)
+    assert http.get(base + link.replace(call_id, other_id)).status_code == 401
+    assert get(http, world, call_id, user=world["other"], link=1).status_code == 404
+    stack.sql("DELETE FROM user_agents WHERE user_id = %s", (world["owner"],))
+    assert http.get(base + link).status_code == 404
+
+
+def test_an_expired_playback_link_is_refused(world, fake, http):
+    import base64
+    import hashlib
+    import hmac
+    import time
+    stack = world["stack"]
+    call_id, _ = retell_call(world, fake)
+    # signed exactly as the function signs, but an hour in the past
+    sealing_key = base64.b64decode(stack.secrets_keys.split(",")[0].split(":", 1)[1])
+    key = hmac.new(sealing_key, b"recording-link", hashlib.sha256).digest()
+    expires = int(time.time()) - 3600
+    sig = hmac.new(key, f"{call_id}|{world['owner']}|c|{expires}".encode(), hashlib.sha256).hexdigest()
+    r = http.get(stack.url("get-call-recording"), params={
+        "call_id": call_id, "viewer": world["owner"], "kind": "c", "expires": expires, "sig": sig})
+    assert r.status_code == 401 and "expired" in r.json()["message"]
+    fresh = expires + 7200
+    sig = hmac.new(key, f"{call_id}|{world['owner']}|c|{fresh}".encode(), hashlib.sha256).hexdigest()
+    r = http.get(stack.url("get-call-recording"), params={
+        "call_id": call_id, "viewer": world["owner"], "kind": "c", "expires": fresh, "sig": sig})
+    assert r.status_code == 200
