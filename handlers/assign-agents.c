@@ -70,7 +70,11 @@ static int assign(struct app *app, struct http_request *req, const struct reques
 		    " SELECT $1::uuid, f.id, $2 FROM found f"
 		    " WHERE (SELECT count(*) FROM found) = (SELECT count(*) FROM wanted)"
 		    " ON CONFLICT (user_id, agent_id) DO UPDATE SET source_platform = EXCLUDED.source_platform"
-		    " RETURNING agent_id)"
+		    " RETURNING agent_id),"
+		    // a newly assigned agent may have calls older than the user's sync cursor: the
+		    // next sync starts over (stored calls are not fetched again, only listed)
+		    " rewind AS (UPDATE sync_state SET cursor_ms = NULL WHERE user_id = $1::uuid"
+		    " AND provider = $2 AND EXISTS (SELECT 1 FROM ins))"
 		    " SELECT f.id, f.retell_agent_id, (SELECT count(*) FROM wanted) AS wanted,"
 		    " (SELECT count(*) FROM ins) AS inserted FROM found f",
 		    3, params, agents, &req->err) < 0) {

@@ -223,3 +223,20 @@ def test_connection_status_reports_the_last_sync(stack, fake, http, world):
     s = http.get(stack.url("retell-connection"), params={"user_id": world["user"]},
                  headers=stack.auth(admin)).json()
     assert s["last_sync_status"] == "ok" and s["last_error"] is None and s["last_sync_at"]
+
+
+def test_an_agent_assigned_later_gets_its_older_calls(stack, fake, http, world):
+    admin = stack.make_user("admin")
+    start = now_ms() - 30 * DAY
+    fake.generate_retell_calls(KEY, ["ag_other"], 20, start, 60_000)          # old, not yet ours
+    fake.generate_retell_calls(KEY, ["ag_one"], 20, now_ms() - DAY, 60_000)  # recent, ours
+    assert sync(http, stack, stack.service_headers()).json()["calls_inserted"] == 20
+    other = stack.sql("SELECT id FROM agents WHERE retell_agent_id = 'ag_other'")[0]["id"]
+    r = http.post(stack.url("assign-agents"), json={"user_id": world["user"], "source_platform": "retell",
+                                                   "agent_ids": [other]}, headers=stack.auth(admin))
+    assert r.status_code == 200, r.text
+    fake.clear_requests()
+    s = sync(http, stack, stack.service_headers()).json()
+    assert s["calls_inserted"] == 20 and ncalls(stack) == 40
+    # the recent calls were listed again but their details were not fetched twice
+    assert len(fake.requests_for("/v2/get-call/")) == 20
