@@ -40,11 +40,8 @@ struct httpc *httpc_create(const struct httpc_options *opts)
 	if (c == NULL) {
 		abort();
 	}
-	curl_global_init(CURL_GLOBAL_DEFAULT);
-	c->easy = curl_easy_init();
-	if (c->easy == NULL) {
-		abort();
-	}
+	// libcurl (and the TLS setup it brings) is started on first use: most functions never
+	// call a provider, and an idle worker should not carry it
 	c->opts = *opts;
 	return c;
 }
@@ -180,9 +177,23 @@ static struct curl_slist *make_headers(const char *const *headers)
 	return curl_slist_append(list, "Expect:");
 }
 
+static void start_curl(struct httpc *c)
+{
+	if (c->easy == NULL) {
+		curl_global_init(CURL_GLOBAL_DEFAULT);
+		c->easy = curl_easy_init();
+		if (c->easy == NULL) {
+			abort();
+		}
+	}
+}
+
 static void setup(struct httpc *c, const char *method, const char *url, struct curl_slist *hdrs)
 {
-	CURL *e = c->easy;
+	CURL *e;
+
+	start_curl(c);
+	e = c->easy;
 
 	curl_easy_reset(e);
 	curl_easy_setopt(e, CURLOPT_URL, url);
@@ -446,12 +457,15 @@ static size_t batch_round(struct httpc *c, CURLM *multi, struct batch_slot *slot
 int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_batch_item *items,
 		    size_t n, int concurrency, int64_t deadline_ms, int *retries)
 {
-	CURLM *multi = curl_multi_init();
+	CURLM *multi = NULL;
 	struct curl_slist *hdrs = make_headers(headers);
 	struct batch_slot *slots = calloc((size_t)concurrency, sizeof(*slots));
 	struct httpc_batch_item **pending = calloc(n + 1, sizeof(*pending));
 	size_t npending = n;
 	int answered = 0;
+
+	start_curl(c);
+	multi = curl_multi_init();
 
 	if (multi == NULL || slots == NULL || pending == NULL) {
 		abort();
