@@ -90,6 +90,10 @@ static int store_page(struct app *app, struct sync_run *run, const struct agent_
 		}
 		if (calls_upsert_highlevel(app->db, run->arena, &rec, run->user_id, uuid, &result,
 					   err) < 0) {
+			// a value the database refuses came from the provider, not from our caller
+			if (err->status == 400) {
+				err->status = 502;
+			}
 			return -1;
 		}
 		run->calls_seen++;

@@ -125,6 +125,10 @@ static int upsert_call(struct app *app, struct sync_run *run, const struct agent
 	}
 	if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id, agent_uuid(agents, rec.agent_id),
 				&result, err) < 0) {
+		// a value the database refuses came from the provider, not from our caller
+		if (err->status == 400) {
+			err->status = 502;
+		}
 		return -1;
 	}
 	run->calls_seen++;

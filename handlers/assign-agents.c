@@ -183,6 +183,10 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	struct app *app = ctx;
 	struct auth_caller caller;
 
+	if (!http_method_is(req, "GET") && !http_method_is(req, "POST") &&
+	    !http_method_is(req, "DELETE")) {
+		return http_fail(req, 405, "method_not_allowed", "use GET, POST or DELETE");
+	}
 	if (auth_caller(app, req, &caller) < 0 || auth_require_admin(req, &caller) < 0) {
 		return req->err.status;
 	}
@@ -192,10 +196,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	if (http_method_is(req, "DELETE")) {
 		return delete(app, req, resp);
 	}
-	if (http_method_is(req, "GET")) {
-		return list(app, req, resp, &caller);
-	}
-	return http_fail(req, 405, "method_not_allowed", "use GET, POST or DELETE");
+	return list(app, req, resp, &caller);
 }
 
 int main(int argc, char **argv)

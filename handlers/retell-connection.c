@@ -87,8 +87,11 @@ static int save(struct app *app, struct http_request *req, struct http_response 
 			MAX_KEY_LEN);
 		goto done;
 	}
-	if (user_id != NULL && (!auth_is_uuid(user_id) || auth_user_exists(app, req, user_id) < 0)) {
+	if (user_id != NULL && !auth_is_uuid(user_id)) {
 		err_set(&req->err, 400, "bad_field", "user_id must be a uuid");
+		goto done;
+	}
+	if (user_id != NULL && auth_user_exists(app, req, user_id) < 0) {
 		goto done;
 	}
 	if (test_key(app, req, api_key, &agents) < 0 ||
@@ -176,14 +179,15 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	struct auth_caller caller;
 	const char *user_id = NULL;
 
+	if (!http_method_is(req, "GET") && !http_method_is(req, "POST") &&
+	    !http_method_is(req, "DELETE")) {
+		return http_fail(req, 405, "method_not_allowed", "use GET, POST or DELETE");
+	}
 	if (auth_caller(app, req, &caller) < 0 || auth_require_admin(req, &caller) < 0) {
 		return req->err.status;
 	}
 	if (http_method_is(req, "POST")) {
 		return save(app, req, resp);
-	}
-	if (!http_method_is(req, "GET") && !http_method_is(req, "DELETE")) {
-		return http_fail(req, 405, "method_not_allowed", "use GET, POST or DELETE");
 	}
 	if (auth_target_user(req, &caller, http_query(req, "user_id"), &user_id) < 0) {
 		return req->err.status;

@@ -1,5 +1,6 @@
 // retell-webhook.c: POST /functions/v1/retell-webhook[/{user_id}]: Retell call events, verified
 // against the raw body, persisted before the 2xx (never a provider call in the request path).
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -152,9 +153,12 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		.request_id = req->request_id,
 	};
 	if (inbox_record_retell(app, req->arena, &in, &outcome, &result, &req->err) < 0) {
-		// 409 cannot happen (no unique key on the inbox); anything else: let Retell retry
-		status = req->err.status == 400 ? 400 : 503;
-		req->err.status = status;
+		// a value the database refuses is bad input; anything else: let Retell retry
+		if (req->err.status != 400) {
+			req->err.status = 503;
+			snprintf(req->err.code, sizeof(req->err.code), "db_unavailable");
+		}
+		status = req->err.status;
 		goto done;
 	}
 	if (result.unbilled) {
