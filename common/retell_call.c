@@ -140,6 +140,9 @@ int retell_call_parse(struct json_object *call, struct arena *arena, struct call
 	    check_timestamp("end_timestamp", rec->end_ms, err) < 0) {
 		return -1;
 	}
+	if (rec->start_ms != -1 && rec->end_ms != -1 && rec->end_ms < rec->start_ms) {
+		return err_set(err, 400, "bad_field", "end_timestamp is before start_timestamp");
+	}
 	rec->transcript_object = member_json(call, "transcript_object", json_type_array, err, &failed);
 	rec->latency = member_json(call, "latency", json_type_object, err, &failed);
 	if (failed) {

@@ -158,6 +158,15 @@ class Stack:
     def restart(self, fn):
         self.run("restart", fn)
 
+    def supervisor_pid(self, fn):
+        """The pid of the function's multiwatch (deploy/stack's pid file)."""
+        return int((self.var / "run" / f"{fn}.pid").read_text())
+
+    def worker_pids(self, fn):
+        """The pids of the function's workers: multiwatch's children."""
+        out = subprocess.run(["pgrep", "-P", str(self.supervisor_pid(fn))], capture_output=True, text=True)
+        return sorted(int(p) for p in out.stdout.split())
+
     def pg_stop(self):
         self.run("pg", "stop")
 

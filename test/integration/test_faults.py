@@ -1,0 +1,305 @@
+"""Fault injection (issue 10), over the real stack:
+
+  - retell-webhook's workers SIGKILLed while a bounded number of concurrent signed deliveries
+    is in flight: nginx answers JSON 502 for the requests the dead workers held, multiwatch
+    forks new workers, and retrying every non-2xx delivery until it is accepted leaves
+    exactly the expected rows (zero lost, zero duplicated);
+  - the fake provider answering with truncated bodies (the connection cut mid-body, and a
+    complete answer whose JSON is cut short), slower than HTTP_TIMEOUT_MS (3 s in the test
+    stack), and dropping connections without an answer, during Retell and HighLevel syncs:
+    the sync finishes through its retries, or fails cleanly (no partial page, an error in
+    sync_runs) and a re-run completes; nothing is lost or duplicated.
+
+PostgreSQL stopped under webhook load, and 429/500 answers during a sync, are covered by
+test_retell_webhook.py and test_sync_retell.py.
+"""
+import concurrent.futures
+import math
+import os
+import random
+import signal
+import threading
+import time
+
+import pytest
+import requests
+
+from testenv import highlevel as hl
+from testenv import retell
+from testenv.stack import wait_until
+
+KEY = "key_faults_0123456789abcdef01234"
+LOC = "loc_faults_0001"
+DAY_MS = 86_400_000
+
+
+def now_ms():
+    return int(time.time() * 1000)
+
+
+# --------------------------------------------------------------------------- a handler killed
+
+
+@pytest.fixture
+def owner(clean, connect_retell, retell_agent):
+    user = clean.make_user("client")
+    connect_retell(user, KEY)
+    retell_agent("agent_faults", assign_to=user)
+    return user
+
+
+def deliveries(fake, n_calls):
+    """Three events per call plus 20% repeats, shuffled."""
+    calls = [fake.make_retell_call("agent_faults", call_id=f"kill_{i:04d}", transcript_bytes=4000)
+             for i in range(n_calls)]
+    bodies = []
+    for c in calls:
+        bodies += [retell.delivery("call_started", retell.started(c)),
+                   retell.delivery("call_ended", retell.ended(c)),
+                   retell.delivery("call_analyzed", c)]
+    bodies += random.sample(bodies, len(bodies) // 5)
+    random.shuffle(bodies)
+    return calls, bodies
+
+
+class Sender:
+    """Delivers each body until it is accepted, as Retell retries; records every refusal."""
+
+    def __init__(self, stack):
+        self.stack = stack
+        self.accepted = 0
+        self.refusals = []      # (status, content type, body); 0 for a connection error
+        self.lock = threading.Lock()
+
+    def deliver(self, body, deadline):
+        with requests.Session() as s:
+            while time.monotonic() < deadline:
+                try:
+                    r = retell.post(s, self.stack, body, KEY)
+                    if r.status_code == 200:
+                        with self.lock:
+                            self.accepted += 1
+                        return 1
+                    refusal = (r.status_code, r.headers.get("Content-Type", ""), r.text)
+                except requests.ConnectionError as e:
+                    refusal = (0, "", repr(e))
+                with self.lock:
+                    self.refusals.append(refusal)
+                time.sleep(0.05)
+        return 0
+
+
+def test_webhook_workers_killed_mid_load_lose_and_duplicate_nothing(stack, fake, owner):
+    fn = "retell-webhook"
+    assert wait_until(lambda: len(stack.worker_pids(fn)) == 2)
+    calls, bodies = deliveries(fake, 200)
+    sender = Sender(stack)
+    killed = []
+    deadline = time.monotonic() + 120
+    with concurrent.futures.ThreadPoolExecutor(12) as pool:
+        futures = [pool.submit(sender.deliver, b, deadline) for b in bodies]
+        assert wait_until(lambda: sender.accepted >= len(bodies) // 10, timeout=30)
+        # at most three rounds: multiwatch gives a child up after three quick deaths
+        for _ in range(3):
+            pids = stack.worker_pids(fn)
+            for pid in pids:
+                os.kill(pid, signal.SIGKILL)
+            killed += pids
+            wait_until(lambda: any(r[0] == 502 for r in sender.refusals), timeout=1.5)
+            if any(r[0] == 502 for r in sender.refusals) or sender.accepted >= len(bodies) * 0.9:
+                break
+        delivered = sum(f.result() for f in futures)
+    assert delivered == len(bodies)
+
+    # nginx answered JSON 502 for the requests the dead workers held; nothing else went wrong
+    statuses = {r[0] for r in sender.refusals}
+    assert 502 in statuses, sender.refusals[:5]
+    assert statuses <= {502, 503}, sender.refusals[:5]
+    for status, ctype, text in sender.refusals:
+        if status == 502:
+            assert ctype.startswith("application/json") and '"function_unavailable"' in text, text
+    # the workers came back (multiwatch forked new ones) and serve
+    assert wait_until(lambda: len(stack.worker_pids(fn)) == 2
+                      and not set(stack.worker_pids(fn)) & set(killed), timeout=20)
+    probe = fake.make_retell_call("agent_faults", call_id="kill_probe")
+    assert retell.post(requests, stack, retell.delivery("call_ended", probe), KEY).status_code == 200
+
+    # exactly the expected rows: one per call, each complete; the inbox holds every accepted
+    # delivery, plus at most one more for each one whose worker died after storing it
+    rows = {r["retell_call_id"]: r for r in stack.sql("SELECT * FROM calls")}
+    assert len(rows) == len(calls) + 1
+    for c in calls:
+        row = rows[c["call_id"]]
+        assert row["call_status"] == "ended" and row["ended_at"] is not None
+        assert row["summary"] == c["call_analysis"]["call_summary"]
+        assert row["transcript"] == c["transcript"]
+        assert row["duration_seconds"] == math.ceil(c["duration_ms"] / 1000)
+    inbox = stack.sql("SELECT count(*) AS n FROM webhook_inbox")[0]["n"]
+    assert len(bodies) + 1 <= inbox <= len(bodies) + 1 + sum(1 for r in sender.refusals if r[0] == 502)
+
+
+# --------------------------------------------------------------------------- a flaky provider
+
+
+@pytest.fixture
+def retell_world(clean, fake, connect_retell, retell_agent):
+    user = clean.make_user("client")
+    connect_retell(user, KEY)
+    for a in ("ag_f1", "ag_f2"):
+        fake.add_retell_agent(KEY, agent_id=a)
+        retell_agent(a, assign_to=user)
+    return user
+
+
+def sync_retell(http, stack, user):
+    return http.post(stack.url("sync-retell-calls"), json={"user_id": user},
+                     headers=stack.service_headers(), timeout=600)
+
+
+def assert_complete(stack, n):
+    rows = stack.sql("""SELECT count(*) AS n, count(DISTINCT retell_call_id) AS d,
+                        count(*) FILTER (WHERE transcript IS NULL OR recording_url IS NULL) AS incomplete
+                        FROM calls""")[0]
+    assert rows == {"n": n, "d": n, "incomplete": 0}
+
+
+def test_truncated_slow_and_dropped_answers_are_retried_and_the_sync_finishes(stack, fake, http,
+                                                                              retell_world):
+    n = 1500    # two list pages of 1,000 and 1,500 detail fetches
+    fake.generate_retell_calls(KEY, ["ag_f1", "ag_f2"], n, now_ms() - 5 * DAY_MS, 60_000)
+    # list-calls, in order: page 1 cut mid-body, its retry served; page 2 slower than the
+    # client's timeout, its retry served
+    fake.add_fault(path_prefix="/v3/list-calls", truncate=True, count=1)
+    fake.add_fault(path_prefix="/v3/list-calls", count=1)
+    fake.add_fault(path_prefix="/v3/list-calls", delay=3.5, count=1)
+    # details: dropped without an answer, cut mid-body, slower than the timeout
+    fake.add_fault(path_prefix="/v2/get-call/", drop=True, count=3)
+    fake.add_fault(path_prefix="/v2/get-call/", truncate=True, count=3)
+    fake.add_fault(path_prefix="/v2/get-call/", delay=3.5, count=2)
+    t0 = time.monotonic()
+    r = sync_retell(http, stack, retell_world)
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert s["failed_users"] == 0 and s["calls_inserted"] == n, s
+    assert s["users"][0]["retries"] >= 4, s
+    assert fake.faults == []    # every fault was met
+    assert time.monotonic() - t0 >= 3.0
+    assert_complete(stack, n)
+    assert [r["status"] for r in stack.sql("SELECT status FROM sync_runs")] == ["ok"]
+    # a second run finds nothing new and duplicates nothing
+    s = sync_retell(http, stack, retell_world).json()
+    assert s["calls_inserted"] == 0 and s["failed_users"] == 0
+    assert_complete(stack, n)
+
+
+def test_a_page_that_fails_every_retry_fails_the_sync_cleanly_and_a_rerun_completes(stack, fake, http,
+                                                                                    retell_world):
+    n = 1500
+    fake.generate_retell_calls(KEY, ["ag_f1", "ag_f2"], n, now_ms() - 5 * DAY_MS, 60_000)
+    # page 1 is served; page 2's connection is dropped on every attempt (1 + HTTP_MAX_RETRIES,
+    # and libcurl's own silent retry on a reused connection that dies)
+    fake.add_fault(path_prefix="/v3/list-calls", count=1)
+    fake.add_fault(path_prefix="/v3/list-calls", drop=True, count=10)
+    r = sync_retell(http, stack, retell_world)
+    assert r.status_code in (200, 502), r.text
+    assert r.headers["Content-Type"].startswith("application/json")
+    if r.status_code == 200:
+        assert r.json()["failed_users"] == 1, r.text
+    fake.faults.clear()
+    # the first page is kept whole, nothing of the second
+    rows = stack.sql("SELECT count(*) AS n, count(DISTINCT retell_call_id) AS d,"
+                     " count(*) FILTER (WHERE transcript IS NULL) AS incomplete FROM calls")[0]
+    assert rows == {"n": 1000, "d": 1000, "incomplete": 0}
+    run = stack.sql("SELECT status, error FROM sync_runs")[0]
+    assert run["status"] == "error" and run["error"], run
+    # the re-run completes from the cursor
+    fake.clear_requests()
+    r = sync_retell(http, stack, retell_world)
+    assert r.status_code == 200 and r.json()["failed_users"] == 0, r.text
+    assert_complete(stack, n)
+    assert len(fake.requests_for("/v2/get-call/")) < n    # it resumed, it did not start over
+
+
+def test_an_answer_whose_json_is_cut_short_fails_cleanly_and_a_rerun_completes(stack, fake, http,
+                                                                              retell_world, monkeypatch):
+    """A complete HTTP answer (the Content-Length matches) carrying half a JSON document."""
+    n = 1500
+    fake.generate_retell_calls(KEY, ["ag_f1", "ag_f2"], n, now_ms() - 5 * DAY_MS, 60_000)
+    original = fake._dispatch
+    cut = {"list": [False, True, True, True], "get": 5}
+
+    def dispatch(req):
+        resp = original(req)
+        with fake.lock:
+            if req["path"].startswith("/v3/list-calls") and cut["list"]:
+                do_cut = cut["list"].pop(0)
+            elif req["path"].startswith("/v2/get-call/") and cut["get"] > 0:
+                cut["get"] -= 1
+                do_cut = True
+            else:
+                do_cut = False
+        if do_cut and resp.status == 200:
+            resp.body = resp.body[:len(resp.body) // 2]
+        return resp
+
+    monkeypatch.setattr(fake, "_dispatch", dispatch)
+    r = sync_retell(http, stack, retell_world)
+    assert r.status_code in (200, 502), r.text
+    first = stack.sql("SELECT count(*) AS n, count(DISTINCT retell_call_id) AS d,"
+                      " count(*) FILTER (WHERE transcript IS NULL) AS incomplete FROM calls")[0]
+    assert first["n"] == first["d"] and first["incomplete"] == 0 and first["n"] in (0, 1000, n), first
+    if first["n"] < n:
+        assert stack.sql("SELECT status FROM sync_runs")[0]["status"] == "error"
+    monkeypatch.setattr(fake, "_dispatch", original)
+    r = sync_retell(http, stack, retell_world)
+    assert r.status_code == 200 and r.json()["failed_users"] == 0, r.text
+    assert_complete(stack, n)
+
+
+@pytest.fixture
+def highlevel_world(clean, fake):
+    stack = clean
+    user = stack.make_user("client")
+    hl.connect(stack, fake, user, LOC)
+    fake.add_hl_agent(LOC, agent_id="hl_f1")
+    agent = stack.sql("""INSERT INTO agents (name, source_platform, highlevel_agent_id, location_id)
+                         VALUES ('hl_f1', 'highlevel', 'hl_f1', %s) RETURNING id""", (LOC,))[0]["id"]
+    stack.sql("INSERT INTO user_agents (user_id, agent_id, source_platform) VALUES (%s, %s, 'highlevel')",
+              (user, agent))
+    return user
+
+
+def test_highlevel_sync_through_a_flaky_provider(stack, fake, http, highlevel_world):
+    n = 120     # three pages of call logs
+    start = now_ms() - 3 * DAY_MS
+    for i in range(n):
+        fake.add_hl_call(LOC, fake.make_hl_call(LOC, "hl_f1", created_at_ms=start + i * 60_000))
+    path = "/voice-ai/dashboard/call-logs"
+    fake.add_fault(path_prefix=path, truncate=True, count=1)
+    fake.add_fault(path_prefix=path, count=1)
+    fake.add_fault(path_prefix=path, drop=True, count=1)
+    fake.add_fault(path_prefix=path, count=1)
+    fake.add_fault(path_prefix=path, delay=3.5, count=1)
+    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_world},
+                  headers=stack.service_headers(), timeout=600)
+    assert r.status_code == 200, r.text
+    s = r.json()
+    assert s["failed_users"] == 0 and s["calls_inserted"] == n, s
+    assert fake.faults == []
+    rows = stack.sql("SELECT count(*) AS n, count(DISTINCT highlevel_call_id) AS d FROM calls")[0]
+    assert rows == {"n": n, "d": n}
+    # every retry fails on the next run's first page: a clean failure, then a full re-run
+    for i in range(20):
+        fake.add_hl_call(LOC, fake.make_hl_call(LOC, "hl_f1", created_at_ms=now_ms() - 1000 * (i + 1)))
+    fake.add_fault(path_prefix=path, drop=True, count=10)
+    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_world},
+                  headers=stack.service_headers(), timeout=600)
+    assert r.status_code in (200, 502) and r.headers["Content-Type"].startswith("application/json")
+    assert stack.sql("SELECT count(*) AS n FROM calls")[0]["n"] == n
+    assert stack.sql("SELECT status FROM sync_runs ORDER BY id DESC LIMIT 1")[0]["status"] == "error"
+    fake.faults.clear()
+    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_world},
+                  headers=stack.service_headers(), timeout=600)
+    assert r.status_code == 200 and r.json()["failed_users"] == 0, r.text
+    rows = stack.sql("SELECT count(*) AS n, count(DISTINCT highlevel_call_id) AS d FROM calls")[0]
+    assert rows == {"n": n + 20, "d": n + 20}
