@@ -103,8 +103,9 @@ int jsonh_get_int64(struct json_object *obj, const char *key, int required, int6
 	}
 	if (json_object_is_type(v, json_type_double)) {
 		double d = json_object_get_double(v);
-		// integral doubles (1.5e3) are fine; fractions and out-of-range values are not
-		if (d != (double)(int64_t)d || d > 9.0e15 || d < -9.0e15) {
+		// integral doubles (1.5e3) are fine; fractions and out-of-range values are not. The
+		// range check comes first: casting a double outside int64 (1e300, inf) is undefined.
+		if (!(d >= -9.0e15 && d <= 9.0e15) || d != (double)(int64_t)d) {
 			return err_set(err, 400, "bad_field", "field %s must be an integer", key);
 		}
 		*out = (int64_t)d;
