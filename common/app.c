@@ -5,10 +5,26 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "common/buf.h"
 #include "common/db.h"
 #include "common/httpc.h"
 #include "common/jwt.h"
 #include "common/log.h"
+
+// Provider traffic of this worker, next to the request counters on the metrics page.
+static void render_provider_metrics(struct buf *out, const char *function, void *ctx)
+{
+	const struct httpc_counters *c = httpc_counters(ctx);
+
+	(void)!buf_printf(out,
+			  "# TYPE callbridge_provider_requests_total counter\n"
+			  "callbridge_provider_requests_total{function=\"%s\"} %ld\n"
+			  "# TYPE callbridge_provider_retries_total counter\n"
+			  "callbridge_provider_retries_total{function=\"%s\"} %ld\n"
+			  "# TYPE callbridge_provider_failures_total counter\n"
+			  "callbridge_provider_failures_total{function=\"%s\"} %ld\n",
+			  function, c->requests, function, c->retries, function, c->failures);
+}
 
 static int app_init(struct app *app, const char *name, struct err *err)
 {
@@ -38,6 +54,7 @@ static int app_init(struct app *app, const char *name, struct err *err)
 	opts.backoff_base_ms = app->cfg.http_backoff_base_ms;
 	opts.backoff_max_ms = app->cfg.http_backoff_max_ms;
 	app->httpc = httpc_create(&opts);
+	http_metrics_set_extra(render_provider_metrics, app->httpc);
 	app->db = db_create(app->cfg.database_url);
 	return 0;
 }

@@ -62,6 +62,7 @@ def test_metrics_count_requests_in_prometheus_text(stack, http):
         if 'code="2xx"} 0' not in text:
             break
     assert "# TYPE callbridge_requests_total counter" in text
+    assert 'callbridge_provider_retries_total{function="health"} 0' in text
     assert 'callbridge_request_duration_ms_bucket{function="health",le="+Inf"}' in text
     assert 'code="2xx"} 0' not in text
 
