@@ -423,7 +423,7 @@ void http_metrics_set_extra(void (*render)(struct buf *out, const char *function
 	metrics.extra_ctx = ctx;
 }
 
-void http_metrics_render(struct buf *out, const char *function)
+static void metrics_render(struct buf *out, const char *function)
 {
 	long cumulative = 0;
 	int rc = 0;
@@ -458,7 +458,7 @@ static int dispatch(const struct http_server *srv, struct http_request *req,
 	if (internal != NULL && strcmp(internal, "1") == 0) {
 		// only nginx's internal location sets this param; clients cannot
 		resp->content_type = "text/plain; version=0.0.4";
-		http_metrics_render(&resp->body, srv->function);
+		metrics_render(&resp->body, srv->function);
 		return 200;
 	}
 	if (http_method_is(req, "OPTIONS")) {

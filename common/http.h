@@ -89,9 +89,8 @@ void http_add_header(struct http_response *resp, const char *name, const char *v
 int http_stream_begin(struct http_response *resp, int status) MUSTCHECK;
 int http_stream_write(struct http_response *resp, const void *data, size_t len) MUSTCHECK;
 
-/* Prometheus text for this process's counters (requests by status, latency histogram). */
-void http_metrics_render(struct buf *out, const char *function);
-/* Extra counters a handler can add to the metrics page (provider calls, retries). */
+/* Extra counters for the metrics page (Prometheus text, served to nginx's internal location
+ * next to requests by status and the latency histogram): provider calls, retries. */
 void http_metrics_set_extra(void (*render)(struct buf *out, const char *function, void *ctx),
 			    void *ctx);
 
