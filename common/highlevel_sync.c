@@ -19,12 +19,6 @@
 
 #define FIRST_SYNC_MS 1420070400000LL	/* 2015-01-01: a first sync asks for everything */
 
-struct agent_map {
-	int count;
-	const char **provider_ids;
-	const char **uuids;
-};
-
 // Where the run stands across pages.
 struct progress {
 	int64_t last_ms;	/* createdAt of the previous log, to check the order */
@@ -32,40 +26,8 @@ struct progress {
 	int ordered;		/* every log so far came oldest first */
 };
 
-static int load_agents(struct app *app, struct sync_run *run, struct agent_map *map,
-		       struct err *err)
-{
-	const char *params[] = {run->user_id};
-	struct db_rows rows;
-
-	if (db_exec(app->db, run->arena, "highlevel_sync_agents",
-		    "SELECT a.highlevel_agent_id, a.id FROM user_agents ua JOIN agents a ON a.id = ua.agent_id"
-		    " WHERE ua.user_id = $1::uuid AND a.highlevel_agent_id IS NOT NULL ORDER BY 1",
-		    1, params, &rows, err) < 0) {
-		return -1;
-	}
-	map->count = rows.nrows;
-	map->provider_ids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
-	map->uuids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
-	for (int r = 0; r < rows.nrows; r++) {
-		map->provider_ids[r] = arena_strdup(run->arena, db_get(&rows, r, "highlevel_agent_id"));
-		map->uuids[r] = arena_strdup(run->arena, db_get(&rows, r, "id"));
-	}
-	return 0;
-}
-
-static const char *agent_uuid(const struct agent_map *map, const char *provider_id)
-{
-	for (int i = 0; i < map->count; i++) {
-		if (strcmp(map->provider_ids[i], provider_id) == 0) {
-			return map->uuids[i];
-		}
-	}
-	return NULL;
-}
-
 // Upserts a page's logs of assigned agents in one transaction and commits it with the cursor.
-static int store_page(struct app *app, struct sync_run *run, const struct agent_map *agents,
+static int store_page(struct app *app, struct sync_run *run, const struct sync_agents *agents,
 		      struct json_object *items, struct progress *pr, struct err *err)
 {
 	if (db_begin(app->db, err) < 0) {
@@ -84,7 +46,7 @@ static int store_page(struct app *app, struct sync_run *run, const struct agent_
 		pr->ordered &= rec.start_ms >= pr->last_ms;
 		pr->last_ms = rec.start_ms;
 		pr->max_ms = rec.start_ms > pr->max_ms ? rec.start_ms : pr->max_ms;
-		uuid = agent_uuid(agents, rec.agent_id);
+		uuid = sync_agent_uuid(agents, rec.agent_id);
 		if (uuid == NULL) {
 			continue;	// an agent not assigned to this user: not theirs to see
 		}
@@ -135,7 +97,7 @@ static int list_page(struct app *app, struct sync_run *run, struct arena *keep,
 }
 
 static int sync_pages(struct app *app, struct sync_run *run, struct arena *keep,
-		      struct highlevel_conn *conn, const struct agent_map *agents, struct err *err)
+		      struct highlevel_conn *conn, const struct sync_agents *agents, struct err *err)
 {
 	struct highlevel_call_filter filter = {
 		.location_id = conn->location_id,
@@ -186,12 +148,12 @@ static int sync_user(struct app *app, struct sync_run *run, struct err *err)
 	struct secrets_use use = {run->user_id, "highlevel", run->actor_kind, run->actor_id,
 				  "sync calls", run->request_id};
 	struct highlevel_conn conn = {0};
-	struct agent_map agents;
+	struct sync_agents agents;
 	struct arena *keep = run->arena;
 	int rc;
 
 	// agents and token live in the run's arena; pages get their own, reset per page
-	if (load_agents(app, run, &agents, err) < 0) {
+	if (sync_load_agents(app, run, &agents, err) < 0) {
 		return -1;
 	}
 	if (agents.count == 0) {

@@ -21,45 +21,6 @@
 #define PAGE_SIZE 1000
 #define DETAIL_CHUNK_PER_SLOT 4
 
-struct agent_map {
-	int count;
-	const char **retell_ids;	/* NULL-terminated, for the list filter */
-	const char **uuids;
-};
-
-static int load_agents(struct app *app, struct sync_run *run, struct agent_map *map,
-		       struct err *err)
-{
-	const char *params[] = {run->user_id};
-	struct db_rows rows;
-
-	if (db_exec(app->db, run->arena, "retell_sync_agents",
-		    "SELECT a.retell_agent_id, a.id FROM user_agents ua JOIN agents a ON a.id = ua.agent_id"
-		    " WHERE ua.user_id = $1::uuid AND a.retell_agent_id IS NOT NULL ORDER BY 1",
-		    1, params, &rows, err) < 0) {
-		return -1;
-	}
-	map->count = rows.nrows;
-	map->retell_ids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
-	map->uuids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
-	for (int r = 0; r < rows.nrows; r++) {
-		map->retell_ids[r] = arena_strdup(run->arena, db_get(&rows, r, "retell_agent_id"));
-		map->uuids[r] = arena_strdup(run->arena, db_get(&rows, r, "id"));
-	}
-	map->retell_ids[rows.nrows] = NULL;
-	return 0;
-}
-
-static const char *agent_uuid(const struct agent_map *map, const char *retell_id)
-{
-	for (int i = 0; i < map->count; i++) {
-		if (strcmp(map->retell_ids[i], retell_id) == 0) {
-			return map->uuids[i];
-		}
-	}
-	return NULL;
-}
-
 // The page's ids whose stored row already has transcript and recording: no detail fetch.
 static int complete_ids(struct app *app, struct arena *arena, struct json_object *items,
 			struct json_object **complete, struct err *err)
@@ -112,8 +73,9 @@ static int needs_detail(struct json_object *item, struct json_object *complete)
 }
 
 // Parses and upserts one call, moving *cursor past its start.
-static int upsert_call(struct app *app, struct sync_run *run, const struct agent_map *agents,
-		       struct json_object *call, int64_t *cursor, struct err *err)
+static int upsert_call(struct app *app, struct sync_run *run,
+		       const struct sync_agents *agents, struct json_object *call, int64_t *cursor,
+		       struct err *err)
 {
 	struct call_record rec;
 	struct calls_result result;
@@ -123,8 +85,8 @@ static int upsert_call(struct app *app, struct sync_run *run, const struct agent
 		err->status = 502;
 		return -1;
 	}
-	if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id, agent_uuid(agents, rec.agent_id),
-				&result, err) < 0) {
+	if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id,
+				sync_agent_uuid(agents, rec.agent_id), &result, err) < 0) {
 		// a value the database refuses came from the provider, not from our caller
 		if (err->status == 400) {
 			err->status = 502;
@@ -142,7 +104,8 @@ static int upsert_call(struct app *app, struct sync_run *run, const struct agent
 
 // Fetches n full calls at once and upserts each as soon as it is parsed: a parsed call with
 // its word-level transcript takes about a megabyte, so only one chunk is ever held.
-static int fetch_and_upsert(struct app *app, struct sync_run *run, const struct agent_map *agents,
+static int fetch_and_upsert(struct app *app, struct sync_run *run,
+			    const struct sync_agents *agents,
 			    const char *api_key, struct httpc_batch_item *batch, size_t n,
 			    int64_t *cursor, struct err *err)
 {
@@ -177,7 +140,8 @@ static int fetch_and_upsert(struct app *app, struct sync_run *run, const struct 
 
 // Stores a page in one transaction: calls the list gave in full directly, the others fetched
 // in chunks; then moves the cursor past the page.
-static int store_page(struct app *app, struct sync_run *run, const struct agent_map *agents,
+static int store_page(struct app *app, struct sync_run *run,
+		      const struct sync_agents *agents,
 		      const char *api_key, struct json_object *items, struct err *err)
 {
 	size_t chunk = (size_t)app->cfg.sync_detail_concurrency * DETAIL_CHUNK_PER_SLOT;
@@ -224,14 +188,14 @@ static int sync_user(struct app *app, struct sync_run *run, struct err *err)
 {
 	struct secrets_use use = {run->user_id, "retell", run->actor_kind, run->actor_id,
 				  "sync calls", run->request_id};
-	struct agent_map agents;
+	struct sync_agents agents;
 	struct arena *keep = run->arena;
 	char *key = NULL;
 	char *next = NULL;
 	int rc = -1;
 
 	// the agent list and the key live in the run's arena; pages get their own, reset per page
-	if (load_agents(app, run, &agents, err) < 0) {
+	if (sync_load_agents(app, run, &agents, err) < 0) {
 		return -1;
 	}
 	if (agents.count == 0) {
@@ -242,7 +206,7 @@ static int sync_user(struct app *app, struct sync_run *run, struct err *err)
 	}
 	struct retell_call_filter filter = {
 		.since_ms = run->cursor_ms < 0 ? 0 : run->cursor_ms - app->cfg.sync_overlap_ms,
-		.agent_ids = agents.retell_ids,
+		.agent_ids = agents.provider_ids,
 		.limit = PAGE_SIZE,
 		.deadline_ms = run->deadline_ms,
 	};

@@ -52,6 +52,45 @@ int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms, s
 	return 0;
 }
 
+int sync_load_agents(struct app *app, struct sync_run *run, struct sync_agents *out,
+		     struct err *err)
+{
+	// the id column is chosen from a fixed pair, never from input
+	int retell = strcmp(run->provider, "retell") == 0;
+	const char *params[] = {run->user_id};
+	struct db_rows rows;
+
+	if (db_exec(app->db, run->arena, retell ? "sync_agents_retell" : "sync_agents_highlevel",
+		    retell ? "SELECT a.retell_agent_id AS pid, a.id FROM user_agents ua"
+			     " JOIN agents a ON a.id = ua.agent_id"
+			     " WHERE ua.user_id = $1::uuid AND a.retell_agent_id IS NOT NULL ORDER BY 1"
+			   : "SELECT a.highlevel_agent_id AS pid, a.id FROM user_agents ua"
+			     " JOIN agents a ON a.id = ua.agent_id"
+			     " WHERE ua.user_id = $1::uuid AND a.highlevel_agent_id IS NOT NULL ORDER BY 1",
+		    1, params, &rows, err) < 0) {
+		return -1;
+	}
+	out->count = rows.nrows;
+	out->provider_ids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
+	out->uuids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
+	for (int r = 0; r < rows.nrows; r++) {
+		out->provider_ids[r] = arena_strdup(run->arena, db_get(&rows, r, "pid"));
+		out->uuids[r] = arena_strdup(run->arena, db_get(&rows, r, "id"));
+	}
+	out->provider_ids[rows.nrows] = NULL;
+	return 0;
+}
+
+const char *sync_agent_uuid(const struct sync_agents *agents, const char *provider_id)
+{
+	for (int i = 0; i < agents->count; i++) {
+		if (strcmp(agents->provider_ids[i], provider_id) == 0) {
+			return agents->uuids[i];
+		}
+	}
+	return NULL;
+}
+
 static const char *worker_name(struct arena *arena)
 {
 	char host[128] = "unknown";

@@ -44,6 +44,18 @@ struct sync_provider {
 	int (*sync_user)(struct app *app, struct sync_run *run, struct err *err);
 };
 
+/* The agents assigned to run->user_id on run->provider: provider ids (NULL-terminated, for a
+ * list filter) beside our agents.id. Arena-owned (run->arena). */
+struct sync_agents {
+	int count;
+	const char **provider_ids;
+	const char **uuids;
+};
+int sync_load_agents(struct app *app, struct sync_run *run, struct sync_agents *out,
+		     struct err *err) MUSTCHECK;
+/* Our agents.id for a provider agent id, or NULL when it is not assigned to the user. */
+const char *sync_agent_uuid(const struct sync_agents *agents, const char *provider_id);
+
 /* Stores the page's new cursor and the run's counters, then commits the page's transaction
  * (opened by the provider with db_begin). Resets run->arena. */
 int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms,

@@ -16,7 +16,6 @@ test_retell_webhook.py and test_sync_retell.py.
 import concurrent.futures
 import math
 import os
-import random
 import signal
 import threading
 import time
@@ -49,17 +48,7 @@ def owner(clean, connect_retell, retell_agent):
 
 
 def deliveries(fake, n_calls):
-    """Three events per call plus 20% repeats, shuffled."""
-    calls = [fake.make_retell_call("agent_faults", call_id=f"kill_{i:04d}", transcript_bytes=4000)
-             for i in range(n_calls)]
-    bodies = []
-    for c in calls:
-        bodies += [retell.delivery("call_started", retell.started(c)),
-                   retell.delivery("call_ended", retell.ended(c)),
-                   retell.delivery("call_analyzed", c)]
-    bodies += random.sample(bodies, len(bodies) // 5)
-    random.shuffle(bodies)
-    return calls, bodies
+    return retell.shuffled_deliveries(fake, "agent_faults", n_calls, "kill", 4000)
 
 
 class Sender:

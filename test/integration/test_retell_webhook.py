@@ -3,7 +3,6 @@ monotonic merges, inbox, bad input, and a storm with a database restart in the m
 import concurrent.futures
 import json
 import math
-import random
 import time
 
 import pytest
@@ -254,17 +253,8 @@ def test_database_down_is_503_and_the_retry_lands(stack, fake, http, owner):
 
 
 def storm_deliveries(fake, n_calls):
-    """Three events per call plus 20% duplicates, shuffled: about 2,000 deliveries."""
-    calls = [fake.make_retell_call("agent_main", call_id=f"storm_{i:04d}", transcript_bytes=2000)
-             for i in range(n_calls)]
-    bodies = []
-    for c in calls:
-        bodies += [retell.delivery("call_started", retell.started(c)),
-                   retell.delivery("call_ended", retell.ended(c)),
-                   retell.delivery("call_analyzed", c)]
-    bodies += random.sample(bodies, len(bodies) // 5)
-    random.shuffle(bodies)
-    return calls, bodies
+    """About 2,000 deliveries for 555 calls."""
+    return retell.shuffled_deliveries(fake, "agent_main", n_calls, "storm", 2000)
 
 
 def deliver_until_accepted(stack, body, deadline):

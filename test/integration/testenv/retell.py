@@ -2,6 +2,7 @@
 import hashlib
 import hmac
 import json
+import random
 import subprocess
 import time
 from pathlib import Path
@@ -48,3 +49,17 @@ def post(http, stack, body: bytes, key: str, user_id=None, signature=None, **hea
          "x-retell-signature": signature if signature is not None else sign(body, key)}
     h.update(headers)
     return http.post(url, data=body, headers=h, timeout=30)
+
+
+def shuffled_deliveries(fake, agent_id, n_calls, prefix, transcript_bytes):
+    """n_calls calls as Retell delivers them: started, ended and analyzed events, 20% of the
+    deliveries repeated, all shuffled. Returns (calls, bodies)."""
+    calls = [fake.make_retell_call(agent_id, call_id=f"{prefix}_{i:04d}", transcript_bytes=transcript_bytes)
+             for i in range(n_calls)]
+    bodies = []
+    for c in calls:
+        bodies += [delivery("call_started", started(c)), delivery("call_ended", ended(c)),
+                   delivery("call_analyzed", c)]
+    bodies += random.sample(bodies, len(bodies) // 5)
+    random.shuffle(bodies)
+    return calls, bodies
