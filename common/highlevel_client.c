@@ -19,21 +19,8 @@ enum grant { GRANT_CODE, GRANT_REFRESH };
 
 int highlevel_client_status_error(long status, struct err *err)
 {
-	if (status == 401 || status == 403) {
-		return err_set(err, 422, "provider_rejected_token",
-			       "access to the connected account was refused; authorise it again");
-	}
-	if (status == 404) {
-		return err_set(err, 404, "provider_not_found", "provider does not know this id");
-	}
-	if (status == 429) {
-		return err_set(err, 502, "provider_rate_limited",
-			       "provider rate limit reached; retry in a minute");
-	}
-	if (status >= 500) {
-		return err_set(err, 502, "provider_error", "provider error (%ld); retry later", status);
-	}
-	return err_set(err, 502, "provider_error", "provider refused the request (%ld)", status);
+	return httpc_status_error(status, "provider_rejected_token",
+				  "access to the connected account was refused; authorise it again", err);
 }
 
 int highlevel_client_configured(const struct app *app)

@@ -65,6 +65,25 @@ const struct httpc_counters *httpc_counters(const struct httpc *c)
 	return &c->counters;
 }
 
+int httpc_status_error(long status, const char *rejected_code, const char *rejected_msg,
+		       struct err *err)
+{
+	if (status == 401 || status == 403) {
+		return err_set(err, 422, rejected_code, "%s", rejected_msg);
+	}
+	if (status == 404) {
+		return err_set(err, 404, "provider_not_found", "provider does not know this id");
+	}
+	if (status == 429) {
+		return err_set(err, 502, "provider_rate_limited",
+			       "provider rate limit reached; retry in a minute");
+	}
+	if (status >= 500) {
+		return err_set(err, 502, "provider_error", "provider error (%ld); retry later", status);
+	}
+	return err_set(err, 502, "provider_error", "provider refused the request (%ld)", status);
+}
+
 const char *httpc_escape(struct arena *arena, const char *s)
 {
 	char *e = curl_easy_escape(NULL, s, 0);

@@ -81,6 +81,12 @@ long httpc_backoff_ms(const struct httpc_options *opts, int attempt, long retry_
 /* Parses a Retry-After value (delta seconds or HTTP-date) to ms from now; -1 if unusable. */
 long httpc_parse_retry_after(const char *value, int64_t now_s);
 
+/* Maps a provider's non-2xx status to err the same way for every provider: 401/403 become
+ * 422 with rejected_code / rejected_msg (the credential is refused), 404 stays 404, 429 and
+ * everything else 502 with retry advice. Messages never name a provider. Returns -1. */
+int httpc_status_error(long status, const char *rejected_code, const char *rejected_msg,
+		       struct err *err);
+
 /* Percent-encodes s for a URL path segment or query value; arena-owned. */
 const char *httpc_escape(struct arena *arena, const char *s);
 

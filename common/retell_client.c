@@ -12,20 +12,7 @@
 
 int retell_client_status_error(long status, struct err *err)
 {
-	if (status == 401 || status == 403) {
-		return err_set(err, 422, "provider_rejected_key", "key rejected by provider");
-	}
-	if (status == 404) {
-		return err_set(err, 404, "provider_not_found", "provider does not know this id");
-	}
-	if (status == 429) {
-		return err_set(err, 502, "provider_rate_limited",
-			       "provider rate limit reached; retry in a minute");
-	}
-	if (status >= 500) {
-		return err_set(err, 502, "provider_error", "provider error (%ld); retry later", status);
-	}
-	return err_set(err, 502, "provider_error", "provider refused the request (%ld)", status);
+	return httpc_status_error(status, "provider_rejected_key", "key rejected by provider", err);
 }
 
 static const char *bearer(struct arena *arena, const char *api_key)
