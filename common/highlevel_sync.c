@@ -39,9 +39,7 @@ static int store_page(struct app *app, struct sync_run *run, const struct sync_a
 		const char *uuid;
 
 		if (calls_highlevel_parse(json_object_array_get_idx(items, i), run->arena, &rec, err) < 0) {
-			// the provider sent something we cannot store: name it, do not skip it silently
-			err->status = 502;
-			return -1;
+			return -1;	// sync.c reports it as the provider's fault (502), never skipped
 		}
 		pr->ordered &= rec.start_ms >= pr->last_ms;
 		pr->last_ms = rec.start_ms;
@@ -52,10 +50,6 @@ static int store_page(struct app *app, struct sync_run *run, const struct sync_a
 		}
 		if (calls_upsert_highlevel(app->db, run->arena, &rec, run->user_id, uuid, &result,
 					   err) < 0) {
-			// a value the database refuses came from the provider, not from our caller
-			if (err->status == 400) {
-				err->status = 502;
-			}
 			return -1;
 		}
 		run->calls_seen++;

@@ -81,16 +81,10 @@ static int upsert_call(struct app *app, struct sync_run *run,
 	struct calls_result result;
 
 	if (retell_call_parse(call, run->arena, &rec, err) < 0) {
-		// the provider sent something we cannot store: name it, do not skip it silently
-		err->status = 502;
-		return -1;
+		return -1;	// sync.c reports it as the provider's fault (502), never skipped
 	}
 	if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id,
 				sync_agent_uuid(agents, rec.agent_id), &result, err) < 0) {
-		// a value the database refuses came from the provider, not from our caller
-		if (err->status == 400) {
-			err->status = 502;
-		}
 		return -1;
 	}
 	run->calls_seen++;

@@ -181,6 +181,12 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 	}
 	run.arena = arena_create();
 	rc = p->sync_user(app, &run, &failure);
+	if (rc < 0 && failure.status >= 400 && failure.status < 500 && failure.status != 404 &&
+	    failure.status != 422) {
+		// the caller's request was read before the run: a 4xx now means provider data we
+		// could not parse or store
+		failure.status = 502;
+	}
 	db_rollback(app->db);	// an unfinished page is dropped; its calls come again next time
 	finish_run(app, arena, &run, rc < 0 ? &failure : NULL);
 	arena_destroy(run.arena);
