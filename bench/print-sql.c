@@ -4,8 +4,7 @@
 
 #include "common/inbox.h"
 
-int main(void)
-{
+int main(void) {
 	puts(inbox_apply_sql());
 	return 0;
 }

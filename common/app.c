@@ -12,8 +12,7 @@
 #include "common/log.h"
 
 // Provider traffic of this worker, next to the request counters on the metrics page.
-static void render_provider_metrics(struct buf *out, const char *function, void *ctx)
-{
+static void render_provider_metrics(struct buf *out, const char *function, void *ctx) {
 	const struct httpc_counters *c = httpc_counters(ctx);
 
 	(void)!buf_printf(out,
@@ -26,8 +25,7 @@ static void render_provider_metrics(struct buf *out, const char *function, void 
 			  function, c->requests, function, c->retries, function, c->failures);
 }
 
-static int app_init(struct app *app, const char *name, struct err *err)
-{
+static int app_init(struct app *app, const char *name, struct err *err) {
 	enum log_level level;
 	struct httpc_options opts;
 
@@ -59,16 +57,14 @@ static int app_init(struct app *app, const char *name, struct err *err)
 	return 0;
 }
 
-static void app_finish(struct app *app)
-{
+static void app_finish(struct app *app) {
 	db_destroy(app->db);
 	httpc_destroy(app->httpc);
 	jwt_keys_destroy(app->jwt);
 	crypto_keyring_finish(&app->keyring);
 }
 
-static int serve(struct app *app, const struct app_function *fn, const char *socket_path)
-{
+static int serve(struct app *app, const struct app_function *fn, const char *socket_path) {
 	struct err err = {0};
 	struct http_server srv = {
 		.function = fn->name,
@@ -87,8 +83,7 @@ static int serve(struct app *app, const struct app_function *fn, const char *soc
 	return http_serve(&srv);
 }
 
-int app_main(int argc, char **argv, const struct app_function *fn)
-{
+int app_main(int argc, char **argv, const struct app_function *fn) {
 	struct app app;
 	struct err err = {0};
 	const char *socket_path = NULL;

@@ -20,8 +20,7 @@ struct arena {
 	struct block *head;
 };
 
-static struct block *block_new(size_t size)
-{
+static struct block *block_new(size_t size) {
 	struct block *b = malloc(sizeof(*b) + size);
 
 	if (b == NULL) {
@@ -33,8 +32,7 @@ static struct block *block_new(size_t size)
 	return b;
 }
 
-struct arena *arena_create(void)
-{
+struct arena *arena_create(void) {
 	struct arena *arena = malloc(sizeof(*arena));
 
 	if (arena == NULL) {
@@ -44,8 +42,7 @@ struct arena *arena_create(void)
 	return arena;
 }
 
-static void free_blocks(struct block *b)
-{
+static void free_blocks(struct block *b) {
 	while (b != NULL) {
 		struct block *next = b->next;
 		free(b);
@@ -53,8 +50,7 @@ static void free_blocks(struct block *b)
 	}
 }
 
-void arena_destroy(struct arena *arena)
-{
+void arena_destroy(struct arena *arena) {
 	if (arena == NULL) {
 		return;
 	}
@@ -62,8 +58,7 @@ void arena_destroy(struct arena *arena)
 	free(arena);
 }
 
-void arena_reset(struct arena *arena)
-{
+void arena_reset(struct arena *arena) {
 	struct block *first = arena->head;
 
 	// blocks are pushed at the head, so the original block is the last one
@@ -76,8 +71,7 @@ void arena_reset(struct arena *arena)
 	arena->head = first;
 }
 
-void *arena_alloc(struct arena *arena, size_t size)
-{
+void *arena_alloc(struct arena *arena, size_t size) {
 	const size_t align = _Alignof(max_align_t);
 	size_t need = (size + align - 1) / align * align;
 	struct block *b = arena->head;
@@ -96,8 +90,7 @@ void *arena_alloc(struct arena *arena, size_t size)
 	return p;
 }
 
-char *arena_strndup(struct arena *arena, const char *s, size_t n)
-{
+char *arena_strndup(struct arena *arena, const char *s, size_t n) {
 	char *p = arena_alloc(arena, n + 1);
 
 	memcpy(p, s, n);
@@ -105,13 +98,11 @@ char *arena_strndup(struct arena *arena, const char *s, size_t n)
 	return p;
 }
 
-char *arena_strdup(struct arena *arena, const char *s)
-{
+char *arena_strdup(struct arena *arena, const char *s) {
 	return arena_strndup(arena, s, strlen(s));
 }
 
-char *arena_printf(struct arena *arena, const char *fmt, ...)
-{
+char *arena_printf(struct arena *arena, const char *fmt, ...) {
 	va_list ap;
 	char probe[1];
 	int n;

@@ -9,8 +9,7 @@
 #include "common/db.h"
 #include "common/jwt.h"
 
-int auth_is_uuid(const char *s)
-{
+int auth_is_uuid(const char *s) {
 	static const char shape[] = "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx";
 
 	if (s == NULL || strlen(s) != sizeof(shape) - 1) {
@@ -18,7 +17,8 @@ int auth_is_uuid(const char *s)
 	}
 	for (size_t i = 0; shape[i] != '\0'; i++) {
 		char c = s[i];
-		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+		int hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+			  (c >= 'A' && c <= 'F');
 		if (shape[i] == '-' ? c != '-' : !hex) {
 			return 0;
 		}
@@ -26,8 +26,7 @@ int auth_is_uuid(const char *s)
 	return 1;
 }
 
-int auth_caller(struct app *app, struct http_request *req, struct auth_caller *out)
-{
+int auth_caller(struct app *app, struct http_request *req, struct auth_caller *out) {
 	const char *token = http_bearer(req);
 	struct jwt_claims claims;
 	struct db_rows rows;
@@ -60,8 +59,7 @@ int auth_caller(struct app *app, struct http_request *req, struct auth_caller *o
 	return 0;
 }
 
-int auth_require_admin(struct http_request *req, const struct auth_caller *caller)
-{
+int auth_require_admin(struct http_request *req, const struct auth_caller *caller) {
 	if (caller->kind == AUTH_ADMIN || caller->kind == AUTH_SERVICE) {
 		return 0;
 	}
@@ -69,8 +67,7 @@ int auth_require_admin(struct http_request *req, const struct auth_caller *calle
 }
 
 int auth_target_user(struct http_request *req, const struct auth_caller *caller,
-		     const char *requested, const char **user_id)
-{
+		     const char *requested, const char **user_id) {
 	*user_id = NULL;
 	if (requested != NULL && !auth_is_uuid(requested)) {
 		return err_set(&req->err, 400, "bad_field", "user_id must be a uuid");
@@ -89,13 +86,13 @@ int auth_target_user(struct http_request *req, const struct auth_caller *caller,
 	return 0;
 }
 
-int auth_user_exists(struct app *app, struct http_request *req, const char *user_id)
-{
+int auth_user_exists(struct app *app, struct http_request *req, const char *user_id) {
 	const char *params[] = {user_id};
 	struct db_rows rows;
 
 	if (db_exec(app->db, req->arena, "auth_user_exists",
-		    "SELECT 1 FROM auth.users WHERE id = $1::uuid", 1, params, &rows, &req->err) < 0) {
+		    "SELECT 1 FROM auth.users WHERE id = $1::uuid", 1, params, &rows,
+		    &req->err) < 0) {
 		return -1;
 	}
 	return rows.nrows == 1 ? 0 : err_set(&req->err, 404, "not_found", "no such user");

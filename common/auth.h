@@ -12,7 +12,7 @@ enum auth_kind { AUTH_ANON, AUTH_CLIENT, AUTH_ADMIN, AUTH_SERVICE };
 
 struct auth_caller {
 	enum auth_kind kind;
-	const char *user_id;	/* arena-owned; NULL for anon and service */
+	const char *user_id; /* arena-owned; NULL for anon and service */
 };
 
 /* Identifies the caller from the Bearer token. No token or an invalid one: 401. A token whose

@@ -6,32 +6,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-void buf_init(struct buf *b, size_t max)
-{
+void buf_init(struct buf *b, size_t max) {
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
 }
 
-void buf_finish(struct buf *b)
-{
+void buf_finish(struct buf *b) {
 	free(b->data);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
 }
 
-void buf_reset(struct buf *b)
-{
+void buf_reset(struct buf *b) {
 	b->len = 0;
 	if (b->data != NULL) {
 		b->data[0] = '\0';
 	}
 }
 
-static int grow(struct buf *b, size_t need)
-{
+static int grow(struct buf *b, size_t need) {
 	size_t cap = b->cap != 0 ? b->cap : 256;
 	char *data;
 
@@ -47,8 +43,7 @@ static int grow(struct buf *b, size_t need)
 	return 0;
 }
 
-int buf_append(struct buf *b, const void *data, size_t len)
-{
+int buf_append(struct buf *b, const void *data, size_t len) {
 	if (len > b->max || b->len > b->max - len) {
 		buf_finish(b);
 		return -1;
@@ -64,13 +59,11 @@ int buf_append(struct buf *b, const void *data, size_t len)
 	return 0;
 }
 
-int buf_append_str(struct buf *b, const char *s)
-{
+int buf_append_str(struct buf *b, const char *s) {
 	return buf_append(b, s, strlen(s));
 }
 
-int buf_printf(struct buf *b, const char *fmt, ...)
-{
+int buf_printf(struct buf *b, const char *fmt, ...) {
 	char small[512];
 	va_list ap;
 	int n;

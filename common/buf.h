@@ -7,10 +7,10 @@
 #include "common/err.h"
 
 struct buf {
-	char *data;	/* owned; NULL until the first append */
+	char *data; /* owned; NULL until the first append */
 	size_t len;
 	size_t cap;
-	size_t max;	/* appends that would pass it fail and free the buffer */
+	size_t max; /* appends that would pass it fail and free the buffer */
 };
 
 /* Prepares an empty buffer that may grow to max bytes; release with buf_finish. */

@@ -10,10 +10,13 @@
 
 // For each column: a record at least as complete as the stored one wins where it has a value;
 // a less complete one (a late call_started, a repeated call_ended) only fills gaps.
+// clang-format off
 #define PICK(col)                                                                          \
 	#col " = CASE WHEN EXCLUDED.data_rank >= c.data_rank THEN COALESCE(EXCLUDED." #col \
 	     ", c." #col ") ELSE COALESCE(c." #col ", EXCLUDED." #col ") END"
+// clang-format on
 
+// clang-format off
 const char calls_upsert_retell_sql[] =
 	"INSERT INTO calls AS c (retell_call_id, source_platform, user_id, agent_id, provider_agent_id,"
 	" call_type, direction, call_status, started_at, ended_at, duration_seconds, from_number,"
@@ -38,20 +41,18 @@ const char calls_upsert_retell_sql[] =
 	"data_rank = greatest(c.data_rank, EXCLUDED.data_rank)"
 	" RETURNING (xmax = 0) AS inserted,"
 	" (cost IS NULL AND duration_seconds IS NOT NULL AND user_id IS NOT NULL) AS unbilled";
+// clang-format on
 
-static const char *int_or_null(struct arena *arena, int64_t v)
-{
+static const char *int_or_null(struct arena *arena, int64_t v) {
 	return v < 0 ? NULL : arena_printf(arena, "%lld", (long long)v);
 }
 
-static const char *bool_or_null(int v)
-{
+static const char *bool_or_null(int v) {
 	return v < 0 ? NULL : v ? "true" : "false";
 }
 
 void calls_upsert_params(struct arena *arena, const struct call_record *rec, const char *user_id,
-			 const char *agent_uuid, const char **params)
-{
+			 const char *agent_uuid, const char **params) {
 	const char *values[CALLS_UPSERT_NPARAMS] = {
 		rec->call_id,
 		user_id,
@@ -85,8 +86,7 @@ void calls_upsert_params(struct arena *arena, const struct call_record *rec, con
 
 int calls_upsert_retell(struct db *db, struct arena *arena, const struct call_record *rec,
 			const char *user_id, const char *agent_uuid, struct calls_result *out,
-			struct err *err)
-{
+			struct err *err) {
 	const char *params[CALLS_UPSERT_NPARAMS];
 	struct db_rows rows;
 

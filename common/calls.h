@@ -10,8 +10,8 @@ struct call_record;
 struct db;
 
 struct calls_result {
-	int inserted;	/* 1 when the row is new */
-	int unbilled;	/* 1 when the call has a duration but its user no billing account */
+	int inserted; /* 1 when the row is new */
+	int unbilled; /* 1 when the call has a duration but its user no billing account */
 };
 
 /* Upserts a Retell call for user_id (the owner whose key fetched or verified it) and agent_uuid

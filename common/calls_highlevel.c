@@ -12,12 +12,15 @@
 #include "common/isotime.h"
 #include "common/jsonh.h"
 
-#define MIN_TIMESTAMP_MS 1420070400000LL	/* 2015-01-01 */
-#define FUTURE_SLACK_MS (7LL * 86400 * 1000)
+#define MIN_TIMESTAMP_MS 1420070400000LL /* 2015-01-01 */
+#define FUTURE_SLACK_MS	 (7LL * 86400 * 1000)
 
 // A value the log lacks (NULL) keeps what is stored.
+// clang-format off
 #define KEEP(col) #col " = COALESCE(EXCLUDED." #col ", c." #col ")"
+// clang-format on
 
+// clang-format off
 static const char upsert_sql[] =
 	"INSERT INTO calls AS c (highlevel_call_id, source_platform, user_id, agent_id,"
 	" provider_agent_id, highlevel_message_id, contact_id, from_number, call_type, direction,"
@@ -35,10 +38,10 @@ static const char upsert_sql[] =
 	" data_rank = greatest(c.data_rank, 3)"
 	" RETURNING (xmax = 0) AS inserted,"
 	" (cost IS NULL AND duration_seconds IS NOT NULL AND user_id IS NOT NULL) AS unbilled";
+// clang-format on
 
 // duration is a number of seconds; a fraction (some accounts report one) is rounded up.
-static int read_duration(struct json_object *log, int64_t *out, struct err *err)
-{
+static int read_duration(struct json_object *log, int64_t *out, struct err *err) {
 	struct json_object *v = NULL;
 	double d;
 
@@ -64,8 +67,7 @@ static int read_duration(struct json_object *log, int64_t *out, struct err *err)
 }
 
 // extractedData and executedCallActions, kept together for the dashboard.
-static const char *analysis_json(struct json_object *log, struct arena *arena)
-{
+static const char *analysis_json(struct json_object *log, struct arena *arena) {
 	struct json_object *data = NULL;
 	struct json_object *actions = NULL;
 	struct json_object *obj;
@@ -85,8 +87,7 @@ static const char *analysis_json(struct json_object *log, struct arena *arena)
 }
 
 static int read_created(const char *created, struct arena *arena, struct highlevel_call *out,
-			struct err *err)
-{
+			struct err *err) {
 	struct isotime t;
 	int64_t now_ms = (int64_t)time(NULL) * 1000;
 
@@ -102,8 +103,7 @@ static int read_created(const char *created, struct arena *arena, struct highlev
 }
 
 int calls_highlevel_parse(struct json_object *log, struct arena *arena, struct highlevel_call *out,
-			  struct err *err)
-{
+			  struct err *err) {
 	const char *created = NULL;
 	int trial = -1;
 
@@ -137,16 +137,24 @@ int calls_highlevel_parse(struct json_object *log, struct arena *arena, struct h
 
 int calls_upsert_highlevel(struct db *db, struct arena *arena, const struct highlevel_call *rec,
 			   const char *user_id, const char *agent_uuid, struct calls_result *out,
-			   struct err *err)
-{
+			   struct err *err) {
 	const char *params[] = {
-		rec->call_id, user_id, agent_uuid, rec->agent_id, rec->message_id, rec->contact_id,
+		rec->call_id,
+		user_id,
+		agent_uuid,
+		rec->agent_id,
+		rec->message_id,
+		rec->contact_id,
 		rec->from_number,
 		// Voice AI answers phone calls; a trial is the builder's test call in the browser
-		rec->trial ? "web_call" : "phone_call", rec->trial ? NULL : "inbound",
+		rec->trial ? "web_call" : "phone_call",
+		rec->trial ? NULL : "inbound",
 		rec->started_at,
-		rec->duration_s < 0 ? NULL : arena_printf(arena, "%lld", (long long)rec->duration_s),
-		rec->transcript, rec->summary, rec->analysis,
+		rec->duration_s < 0 ? NULL
+				    : arena_printf(arena, "%lld", (long long)rec->duration_s),
+		rec->transcript,
+		rec->summary,
+		rec->analysis,
 	};
 	struct db_rows rows;
 

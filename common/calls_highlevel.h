@@ -14,18 +14,18 @@ struct db;
 struct json_object;
 
 struct highlevel_call {
-	const char *call_id;		/* id, required */
-	const char *agent_id;		/* agentId, required */
-	const char *message_id;		/* messageId: the Conversations message holding the audio */
+	const char *call_id;	/* id, required */
+	const char *agent_id;	/* agentId, required */
+	const char *message_id; /* messageId: the Conversations message holding the audio */
 	const char *contact_id;
 	const char *from_number;
-	const char *started_at;		/* createdAt, canonical ISO 8601 (isotime_format) */
-	int64_t start_ms;		/* createdAt in epoch milliseconds */
-	int64_t duration_s;		/* already seconds (a fraction is rounded up); -1 absent */
-	int trial;			/* trialCall: a test call from the builder, billed as web call */
+	const char *started_at; /* createdAt, canonical ISO 8601 (isotime_format) */
+	int64_t start_ms;	/* createdAt in epoch milliseconds */
+	int64_t duration_s;	/* already seconds (a fraction is rounded up); -1 absent */
+	int trial;		/* trialCall: a test call from the builder, billed as web call */
 	const char *transcript;
 	const char *summary;
-	const char *analysis;		/* {"extractedData", "executedCallActions"} as JSON text, or NULL */
+	const char *analysis; /* {"extractedData", "executedCallActions"} as JSON text, or NULL */
 };
 
 /* Reads a call log; strings are borrowed from log or arena-owned. A missing id, agentId or

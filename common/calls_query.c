@@ -25,8 +25,7 @@
 // parameters
 
 static int param_timestamp(struct http_request *req, const char *name, const char **out,
-			   int64_t *micros)
-{
+			   int64_t *micros) {
 	const char *v = http_query(req, name);
 	struct isotime t;
 
@@ -37,7 +36,8 @@ static int param_timestamp(struct http_request *req, const char *name, const cha
 	if (isotime_parse(v, &t) < 0) {
 		return err_set(&req->err, 400, BAD,
 			       "%s must be an ISO 8601 date or timestamp"
-			       " (e.g. 2024-05-01T00:00:00Z)", name);
+			       " (e.g. 2024-05-01T00:00:00Z)",
+			       name);
 	}
 	*out = isotime_format(req->arena, &t);
 	*micros = isotime_micros(&t);
@@ -45,8 +45,7 @@ static int param_timestamp(struct http_request *req, const char *name, const cha
 }
 
 static int param_enum(struct http_request *req, const char *name, const char *a, const char *b,
-		      const char **out)
-{
+		      const char **out) {
 	const char *v = http_query(req, name);
 
 	*out = NULL;
@@ -60,8 +59,7 @@ static int param_enum(struct http_request *req, const char *name, const char *a,
 	return 0;
 }
 
-static int param_uuid(struct http_request *req, const char *name, const char **out)
-{
+static int param_uuid(struct http_request *req, const char *name, const char **out) {
 	const char *v = http_query(req, name);
 
 	*out = NULL;
@@ -75,8 +73,7 @@ static int param_uuid(struct http_request *req, const char *name, const char **o
 	return 0;
 }
 
-static int param_platform(struct http_request *req, const char **out)
-{
+static int param_platform(struct http_request *req, const char **out) {
 	const char *v = http_query(req, "source_platform");
 
 	*out = NULL;
@@ -91,8 +88,7 @@ static int param_platform(struct http_request *req, const char **out)
 	return 0;
 }
 
-static int param_status(struct http_request *req, const char **out)
-{
+static int param_status(struct http_request *req, const char **out) {
 	const char *v = http_query(req, "status");
 	size_t len;
 
@@ -110,8 +106,7 @@ static int param_status(struct http_request *req, const char **out)
 }
 
 // q becomes an ILIKE pattern: the user's %, _ and \ match themselves.
-static int param_search(struct http_request *req, const char **out)
-{
+static int param_search(struct http_request *req, const char **out) {
 	const char *v = http_query(req, "q");
 	char *pat;
 	size_t o = 0;
@@ -138,8 +133,7 @@ static int param_search(struct http_request *req, const char **out)
 	return 0;
 }
 
-static int param_limit(struct http_request *req, int *out)
-{
+static int param_limit(struct http_request *req, int *out) {
 	const char *v = http_query(req, "limit");
 	char *end;
 	long n;
@@ -159,8 +153,7 @@ static int param_limit(struct http_request *req, int *out)
 	return 0;
 }
 
-static int param_cursor(struct http_request *req, struct calls_query *q)
-{
+static int param_cursor(struct http_request *req, struct calls_query *q) {
 	const char *v = http_query(req, "cursor");
 	uint8_t *raw;
 	size_t len;
@@ -192,8 +185,7 @@ bad:
 }
 
 static int parse_scope(struct http_request *req, const struct auth_caller *caller,
-		       struct calls_query *q)
-{
+		       struct calls_query *q) {
 	const char *user;
 
 	if (param_uuid(req, "user_id", &user) < 0) {
@@ -215,8 +207,7 @@ static int parse_scope(struct http_request *req, const struct auth_caller *calle
 	return 0;
 }
 
-static int parse_filters(struct http_request *req, struct calls_query *q)
-{
+static int parse_filters(struct http_request *req, struct calls_query *q) {
 	int64_t from_us = 0;
 	int64_t to_us = 0;
 
@@ -236,8 +227,7 @@ static int parse_filters(struct http_request *req, struct calls_query *q)
 }
 
 int calls_query_parse(struct http_request *req, const struct auth_caller *caller,
-		      enum calls_query_kind kind, struct calls_query *out)
-{
+		      enum calls_query_kind kind, struct calls_query *out) {
 	memset(out, 0, sizeof(*out));
 	if (parse_scope(req, caller, out) < 0 || parse_filters(req, out) < 0) {
 		return -1;
@@ -250,8 +240,7 @@ int calls_query_parse(struct http_request *req, const struct auth_caller *caller
 }
 
 int calls_query_from_request(struct app *app, struct http_request *req, enum calls_query_kind kind,
-			     struct calls_query *out)
-{
+			     struct calls_query *out) {
 	struct auth_caller caller;
 
 	if (auth_caller(app, req, &caller) < 0) {
@@ -260,8 +249,7 @@ int calls_query_from_request(struct app *app, struct http_request *req, enum cal
 	return calls_query_parse(req, &caller, kind, out);
 }
 
-char *calls_query_cursor(struct arena *arena, const char *started_at, const char *id)
-{
+char *calls_query_cursor(struct arena *arena, const char *started_at, const char *id) {
 	const char *text = arena_printf(arena, "%s|%s", started_at, id);
 
 	return crypto_base64_encode(arena, (const uint8_t *)text, strlen(text), 1);
@@ -276,14 +264,12 @@ struct sqlb {
 	struct calls_sql *out;
 };
 
-static void sqlb_add(struct sqlb *b, const char *piece)
-{
+static void sqlb_add(struct sqlb *b, const char *piece) {
 	b->text = arena_printf(b->arena, "%s%s", b->text, piece);
 }
 
 // Binds value as the next parameter and returns its placeholder ("$3").
-static const char *sqlb_param(struct sqlb *b, const char *value)
-{
+static const char *sqlb_param(struct sqlb *b, const char *value) {
 	// the statements have at most a dozen placeholders; more is a bug in this file
 	if (b->out->nparams == CALLS_QUERY_MAX_PARAMS) {
 		abort();
@@ -293,24 +279,21 @@ static const char *sqlb_param(struct sqlb *b, const char *value)
 }
 
 // Appends " AND <before>$n<after>" when value is set.
-static void sqlb_cond(struct sqlb *b, const char *before, const char *value, const char *after)
-{
+static void sqlb_cond(struct sqlb *b, const char *before, const char *value, const char *after) {
 	if (value != NULL) {
 		const char *p = sqlb_param(b, value);
 		sqlb_add(b, arena_printf(b->arena, " AND %s%s%s", before, p, after));
 	}
 }
 
-static void sqlb_init(struct sqlb *b, struct arena *arena, struct calls_sql *out)
-{
+static void sqlb_init(struct sqlb *b, struct arena *arena, struct calls_sql *out) {
 	memset(out, 0, sizeof(*out));
 	b->arena = arena;
 	b->text = arena_strdup(arena, "");
 	b->out = out;
 }
 
-static void add_filters(struct sqlb *b, const struct calls_query *q)
-{
+static void add_filters(struct sqlb *b, const struct calls_query *q) {
 	// calls without a start have no place in a time-ordered list or a day: left out of both
 	sqlb_add(b, " AND c.started_at IS NOT NULL");
 	sqlb_cond(b, "c.source_platform = ", q->source_platform, "");
@@ -322,39 +305,45 @@ static void add_filters(struct sqlb *b, const struct calls_query *q)
 	sqlb_cond(b, "c.call_type = ", q->call_type, "");
 	if (q->search != NULL) {
 		const char *p = sqlb_param(b, q->search);
-		sqlb_add(b, arena_printf(b->arena, " AND (c.summary ILIKE %s"
-					 " OR c.transcript ILIKE %s)", p, p));
+		sqlb_add(b, arena_printf(b->arena,
+					 " AND (c.summary ILIKE %s"
+					 " OR c.transcript ILIKE %s)",
+					 p, p));
 	}
 }
 
-static void add_keyset(struct sqlb *b, const struct calls_query *q)
-{
+static void add_keyset(struct sqlb *b, const struct calls_query *q) {
 	if (q->after_started_at != NULL) {
 		const char *ts = sqlb_param(b, q->after_started_at);
 		const char *id = sqlb_param(b, q->after_id);
-		sqlb_add(b, arena_printf(b->arena, " AND (c.started_at, c.id)"
-					 " < (%s::timestamptz, %s::uuid)", ts, id));
+		sqlb_add(b, arena_printf(b->arena,
+					 " AND (c.started_at, c.id)"
+					 " < (%s::timestamptz, %s::uuid)",
+					 ts, id));
 	}
 }
 
 #define ISO_UTC(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"')"
 
+// clang-format off
 #define LIST_COLUMNS \
 	"SELECT c.id, " ISO_UTC("c.started_at") " AS started_at, " \
 	ISO_UTC("c.ended_at") " AS ended_at, c.duration_seconds, c.cost::text AS cost, " \
 	"c.direction, c.call_type, c.call_status, c.sentiment, c.call_successful, c.summary, " \
 	"c.from_number, c.to_number, c.agent_id, a.name AS agent_name, c.source_platform"
+// clang-format on
 
 // what the per-agent subquery hands to LIST_COLUMNS (never the transcript: only filtered on)
+// clang-format off
 #define INNER_COLUMNS \
 	"c.id, c.started_at, c.ended_at, c.duration_seconds, c.cost, c.direction, c.call_type, " \
 	"c.call_status, c.sentiment, c.call_successful, c.summary, c.from_number, c.to_number, " \
 	"c.agent_id, c.source_platform"
+// clang-format on
 
 #define ORDER_NEWEST " ORDER BY c.started_at DESC, c.id DESC"
 
-void calls_query_list_sql(const struct calls_query *q, struct arena *arena, struct calls_sql *out)
-{
+void calls_query_list_sql(const struct calls_query *q, struct arena *arena, struct calls_sql *out) {
 	struct sqlb b;
 	const char *user;
 	const char *limit;
@@ -363,7 +352,7 @@ void calls_query_list_sql(const struct calls_query *q, struct arena *arena, stru
 	if (q->scope_user == NULL) {
 		// every call: one walk down calls(started_at DESC, id DESC), or the agent's index
 		sqlb_add(&b, LIST_COLUMNS
-			     " FROM calls c LEFT JOIN agents a ON a.id = c.agent_id WHERE true");
+			 " FROM calls c LEFT JOIN agents a ON a.id = c.agent_id WHERE true");
 		add_filters(&b, q);
 		add_keyset(&b, q);
 		limit = sqlb_param(&b, arena_printf(arena, "%d", q->limit + 1));
@@ -377,17 +366,20 @@ void calls_query_list_sql(const struct calls_query *q, struct arena *arena, stru
 	// The agent names are joined to the final page only.
 	user = sqlb_param(&b, q->scope_user);
 	sqlb_add(&b, LIST_COLUMNS " FROM (SELECT c.* FROM user_agents ua"
-		     " CROSS JOIN LATERAL (SELECT " INNER_COLUMNS
-		     " FROM calls c WHERE c.agent_id = ua.agent_id");
+				  " CROSS JOIN LATERAL (SELECT " INNER_COLUMNS
+				  " FROM calls c WHERE c.agent_id = ua.agent_id");
 	add_filters(&b, q);
 	add_keyset(&b, q);
 	limit = sqlb_param(&b, arena_printf(arena, "%d", q->limit + 1));
-	sqlb_add(&b, arena_printf(arena,
-				  ORDER_NEWEST " LIMIT %s::int) c WHERE ua.user_id = %s::uuid",
-				  limit, user));
+	sqlb_add(&b,
+		 arena_printf(arena, ORDER_NEWEST " LIMIT %s::int) c WHERE ua.user_id = %s::uuid",
+			      limit, user));
 	sqlb_cond(&b, "ua.agent_id = ", q->agent_id, "::uuid");
-	sqlb_add(&b, arena_printf(arena, ORDER_NEWEST " LIMIT %s::int) c"
-				  " LEFT JOIN agents a ON a.id = c.agent_id" ORDER_NEWEST, limit));
+	sqlb_add(&b,
+		 arena_printf(arena,
+			      ORDER_NEWEST " LIMIT %s::int) c"
+					   " LEFT JOIN agents a ON a.id = c.agent_id" ORDER_NEWEST,
+			      limit));
 	out->text = b.text;
 }
 
@@ -397,8 +389,8 @@ void calls_query_list_sql(const struct calls_query *q, struct arena *arena, stru
 // Averages are sums over counts so they stay exact across the two steps.
 #define SENTIMENT "lower(c.sentiment)"
 
-void calls_query_stats_sql(const struct calls_query *q, struct arena *arena, struct calls_sql *out)
-{
+void calls_query_stats_sql(const struct calls_query *q, struct arena *arena,
+			   struct calls_sql *out) {
 	struct sqlb b;
 
 	sqlb_init(&b, arena, out);
@@ -427,7 +419,8 @@ void calls_query_stats_sql(const struct calls_query *q, struct arena *arena, str
 		 " OR " SENTIMENT " NOT IN ('positive', 'negative', 'neutral')) AS unknown"
 		 " FROM calls c");
 	if (q->scope_user != NULL) {
-		sqlb_add(&b, arena_printf(arena, " JOIN user_agents ua ON ua.agent_id = c.agent_id"
+		sqlb_add(&b, arena_printf(arena,
+					  " JOIN user_agents ua ON ua.agent_id = c.agent_id"
 					  " AND ua.user_id = %s::uuid",
 					  sqlb_param(&b, q->scope_user)));
 	}
@@ -441,8 +434,7 @@ void calls_query_stats_sql(const struct calls_query *q, struct arena *arena, str
 // ---------------------------------------------------------------------------------------------
 // --print-sql
 
-static int caller_from_args(int argc, char **argv, struct auth_caller *caller)
-{
+static int caller_from_args(int argc, char **argv, struct auth_caller *caller) {
 	const char *role = argv[3];
 
 	caller->user_id = argc > 4 ? argv[4] : NULL;
@@ -458,8 +450,7 @@ static int caller_from_args(int argc, char **argv, struct auth_caller *caller)
 	return 0;
 }
 
-int calls_query_print_sql(int argc, char **argv, enum calls_query_kind kind)
-{
+int calls_query_print_sql(int argc, char **argv, enum calls_query_kind kind) {
 	struct arena *arena = arena_create();
 	struct http_request req = {.arena = arena};
 	struct auth_caller caller;

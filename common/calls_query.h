@@ -10,28 +10,28 @@ struct arena;
 struct auth_caller;
 struct http_request;
 
-#define CALLS_QUERY_MAX_PARAMS 16
+#define CALLS_QUERY_MAX_PARAMS	  16
 #define CALLS_QUERY_DEFAULT_LIMIT 50
-#define CALLS_QUERY_MAX_LIMIT 200
-#define CALLS_QUERY_MAX_SEARCH 200
+#define CALLS_QUERY_MAX_LIMIT	  200
+#define CALLS_QUERY_MAX_SEARCH	  200
 
 enum calls_query_kind { CALLS_QUERY_LIST, CALLS_QUERY_STATS };
 
 /* A parsed request. Strings are arena-owned and already validated; NULL means "no filter". */
 struct calls_query {
-	int is_admin;			/* admin or service role: real provider names */
-	const char *scope_user;		/* NULL: every call (admins only); else the calls of
-					 * the agents assigned to this user */
-	const char *source_platform;	/* "retell" | "highlevel" */
-	const char *agent_id;		/* agents.id */
-	const char *from;		/* started_at >= from (canonical ISO 8601, UTC offset) */
-	const char *to;			/* started_at < to */
-	const char *status;		/* call_status */
-	const char *direction;		/* inbound | outbound */
-	const char *call_type;		/* phone_call | web_call */
-	const char *search;		/* ILIKE pattern "%q%" with \, % and _ escaped */
-	int limit;			/* list only: page size */
-	const char *after_started_at;	/* list only: the cursor's position, NULL on page one */
+	int is_admin;		      /* admin or service role: real provider names */
+	const char *scope_user;	      /* NULL: every call (admins only); else the calls of
+				       * the agents assigned to this user */
+	const char *source_platform;  /* "retell" | "highlevel" */
+	const char *agent_id;	      /* agents.id */
+	const char *from;	      /* started_at >= from (canonical ISO 8601, UTC offset) */
+	const char *to;		      /* started_at < to */
+	const char *status;	      /* call_status */
+	const char *direction;	      /* inbound | outbound */
+	const char *call_type;	      /* phone_call | web_call */
+	const char *search;	      /* ILIKE pattern "%q%" with \, % and _ escaped */
+	int limit;		      /* list only: page size */
+	const char *after_started_at; /* list only: the cursor's position, NULL on page one */
 	const char *after_id;
 };
 

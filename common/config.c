@@ -18,9 +18,12 @@ struct config_param {
 	long max;
 };
 
-#define STR(name, req, def, field) {name, CONFIG_STR, req, def, offsetof(struct config, field), 0, 0}
-#define SECRET(name, req, field) {name, CONFIG_SECRET, req, NULL, offsetof(struct config, field), 0, 0}
-#define LONG(name, def, field, lo, hi) {name, CONFIG_LONG, 0, def, offsetof(struct config, field), lo, hi}
+#define STR(name, req, def, field) \
+	{ name, CONFIG_STR, req, def, offsetof(struct config, field), 0, 0 }
+#define SECRET(name, req, field) \
+	{ name, CONFIG_SECRET, req, NULL, offsetof(struct config, field), 0, 0 }
+#define LONG(name, def, field, lo, hi) \
+	{ name, CONFIG_LONG, 0, def, offsetof(struct config, field), lo, hi }
 
 static const struct config_param params[] = {
 	SECRET("DATABASE_URL", 1, database_url),
@@ -33,7 +36,8 @@ static const struct config_param params[] = {
 	STR("HIGHLEVEL_CLIENT_ID", 0, NULL, highlevel_client_id),
 	SECRET("HIGHLEVEL_CLIENT_SECRET", 0, highlevel_client_secret),
 	STR("HIGHLEVEL_REDIRECT_URI", 0, NULL, highlevel_redirect_uri),
-	STR("RECORDING_HOSTS", 0, "*.retellai.com,*.amazonaws.com,*.cloudfront.net", recording_hosts),
+	STR("RECORDING_HOSTS", 0, "*.retellai.com,*.amazonaws.com,*.cloudfront.net",
+	    recording_hosts),
 	STR("CORS_ALLOW_ORIGIN", 0, "*", cors_allow_origin),
 	STR("PROVIDER_LABEL_HIGHLEVEL", 0, "Provider A", label_highlevel),
 	STR("PROVIDER_LABEL_RETELL", 0, "Provider B", label_retell),
@@ -50,8 +54,7 @@ static const struct config_param params[] = {
 	LONG("SYNC_DETAIL_CONCURRENCY", "8", sync_detail_concurrency, 1, 64),
 };
 
-static void append_problem(char *msg, size_t size, const char *name, const char *what)
-{
+static void append_problem(char *msg, size_t size, const char *name, const char *what) {
 	size_t used = strlen(msg);
 
 	if (used < size) {
@@ -59,8 +62,7 @@ static void append_problem(char *msg, size_t size, const char *name, const char 
 	}
 }
 
-int config_load(struct config *cfg, struct err *err)
-{
+int config_load(struct config *cfg, struct err *err) {
 	char problems[sizeof(err->msg)] = "";
 
 	memset(cfg, 0, sizeof(*cfg));
@@ -86,13 +88,15 @@ int config_load(struct config *cfg, struct err *err)
 		errno = 0;
 		long n = strtol(value, &end, 10);
 		if (errno != 0 || end == value || *end != '\0' || n < p->min || n > p->max) {
-			append_problem(problems, sizeof(problems), p->name, "is not a number in range");
+			append_problem(problems, sizeof(problems), p->name,
+				       "is not a number in range");
 			continue;
 		}
 		memcpy(field, &n, sizeof(n));
 	}
 	if (cfg->jwt_secret == NULL && cfg->jwt_jwks_file == NULL) {
-		append_problem(problems, sizeof(problems), "JWT_SECRET", "or JWT_JWKS_FILE is required");
+		append_problem(problems, sizeof(problems), "JWT_SECRET",
+			       "or JWT_JWKS_FILE is required");
 	}
 	if (problems[0] != '\0') {
 		return err_set(err, 500, "config", "%s", problems);
@@ -100,8 +104,7 @@ int config_load(struct config *cfg, struct err *err)
 	return 0;
 }
 
-void config_dump(const struct config *cfg, FILE *out)
-{
+void config_dump(const struct config *cfg, FILE *out) {
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		const struct config_param *p = &params[i];
 		const char *field = (const char *)cfg + p->offset;

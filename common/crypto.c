@@ -3,25 +3,23 @@
 
 #include <string.h>
 
+#include <openssl/core_names.h>
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/core_names.h>
 #include <openssl/rand.h>
 
 #include "common/arena.h"
 
 #define GCM_NONCE_LEN 12
-#define GCM_TAG_LEN 16
+#define GCM_TAG_LEN   16
 
 void crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
-			uint8_t out[CRYPTO_SHA256_LEN])
-{
+			uint8_t out[CRYPTO_SHA256_LEN]) {
 	crypto_hmac_sha256_2(key, key_len, msg, msg_len, "", 0, out);
 }
 
 void crypto_hmac_sha256_2(const void *key, size_t key_len, const void *a, size_t a_len,
-			  const void *b, size_t b_len, uint8_t out[CRYPTO_SHA256_LEN])
-{
+			  const void *b, size_t b_len, uint8_t out[CRYPTO_SHA256_LEN]) {
 	EVP_MAC *mac = EVP_MAC_fetch(NULL, "HMAC", NULL);
 	EVP_MAC_CTX *ctx = mac != NULL ? EVP_MAC_CTX_new(mac) : NULL;
 	OSSL_PARAM params[] = {
@@ -40,8 +38,7 @@ void crypto_hmac_sha256_2(const void *key, size_t key_len, const void *a, size_t
 	EVP_MAC_free(mac);
 }
 
-void crypto_sha256(const void *msg, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
-{
+void crypto_sha256(const void *msg, size_t len, uint8_t out[CRYPTO_SHA256_LEN]) {
 	unsigned int n = CRYPTO_SHA256_LEN;
 
 	if (!EVP_Digest(msg, len, out, &n, EVP_sha256(), NULL)) {
@@ -49,25 +46,21 @@ void crypto_sha256(const void *msg, size_t len, uint8_t out[CRYPTO_SHA256_LEN])
 	}
 }
 
-int crypto_equal(const void *a, const void *b, size_t len)
-{
+int crypto_equal(const void *a, const void *b, size_t len) {
 	return CRYPTO_memcmp(a, b, len) == 0;
 }
 
-int crypto_random(void *out, size_t len)
-{
+int crypto_random(void *out, size_t len) {
 	return RAND_bytes(out, (int)len) == 1 ? 0 : -1;
 }
 
-void crypto_wipe(void *p, size_t len)
-{
+void crypto_wipe(void *p, size_t len) {
 	if (p != NULL) {
 		OPENSSL_cleanse(p, len);
 	}
 }
 
-void crypto_hex_encode(const uint8_t *in, size_t len, char *out)
-{
+void crypto_hex_encode(const uint8_t *in, size_t len, char *out) {
 	static const char digits[] = "0123456789abcdef";
 
 	for (size_t i = 0; i < len; i++) {
@@ -77,8 +70,7 @@ void crypto_hex_encode(const uint8_t *in, size_t len, char *out)
 	out[2 * len] = '\0';
 }
 
-static int hex_value(char c)
-{
+static int hex_value(char c) {
 	if (c >= '0' && c <= '9') {
 		return c - '0';
 	}
@@ -91,8 +83,7 @@ static int hex_value(char c)
 	return -1;
 }
 
-int crypto_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_len)
-{
+int crypto_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_len) {
 	if (in_len != 2 * out_len) {
 		return -1;
 	}
@@ -110,8 +101,7 @@ int crypto_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_le
 static const char b64_std[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 static const char b64_url[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
-char *crypto_base64_encode(struct arena *arena, const uint8_t *in, size_t len, int url)
-{
+char *crypto_base64_encode(struct arena *arena, const uint8_t *in, size_t len, int url) {
 	const char *alphabet = url ? b64_url : b64_std;
 	char *out = arena_alloc(arena, (len + 2) / 3 * 4 + 1);
 	size_t o = 0;
@@ -142,17 +132,15 @@ char *crypto_base64_encode(struct arena *arena, const uint8_t *in, size_t len, i
 	return out;
 }
 
-static int b64_value(char c, int url)
-{
+static int b64_value(char c, int url) {
 	const char *alphabet = url ? b64_url : b64_std;
 	const char *p = c != '\0' ? strchr(alphabet, c) : NULL;
 
 	return p != NULL ? (int)(p - alphabet) : -1;
 }
 
-int crypto_base64_decode(struct arena *arena, const char *in, size_t in_len, int url,
-			 uint8_t **out, size_t *out_len)
-{
+int crypto_base64_decode(struct arena *arena, const char *in, size_t in_len, int url, uint8_t **out,
+			 size_t *out_len) {
 	uint8_t *o = arena_alloc(arena, in_len / 4 * 3 + 3);
 	size_t n = 0;
 	uint32_t acc = 0;
@@ -181,8 +169,7 @@ int crypto_base64_decode(struct arena *arena, const char *in, size_t in_len, int
 	return 0;
 }
 
-static int valid_key_id(const char *id, size_t len)
-{
+static int valid_key_id(const char *id, size_t len) {
 	if (len == 0 || len > 15) {
 		return 0;
 	}
@@ -196,8 +183,7 @@ static int valid_key_id(const char *id, size_t len)
 	return 1;
 }
 
-int crypto_keyring_parse(struct crypto_keyring *ring, const char *spec, struct err *err)
-{
+int crypto_keyring_parse(struct crypto_keyring *ring, const char *spec, struct err *err) {
 	struct arena *arena = arena_create();
 	const char *p = spec;
 	int rc = -1;
@@ -213,7 +199,8 @@ int crypto_keyring_parse(struct crypto_keyring *ring, const char *spec, struct e
 			end = p + strlen(p);
 		}
 		if (colon == NULL || colon > end || !valid_key_id(p, (size_t)(colon - p))) {
-			err_set(err, 500, "config", "key entry %d: expected id:base64key", ring->count + 1);
+			err_set(err, 500, "config", "key entry %d: expected id:base64key",
+				ring->count + 1);
 			goto done;
 		}
 		if (ring->count == CRYPTO_MAX_KEYS) {
@@ -223,7 +210,8 @@ int crypto_keyring_parse(struct crypto_keyring *ring, const char *spec, struct e
 		if (crypto_base64_decode(arena, colon + 1, (size_t)(end - colon - 1), 0, &key,
 					 &key_len) < 0 ||
 		    key_len != CRYPTO_KEY_LEN) {
-			err_set(err, 500, "config", "key %.*s: not 32 bytes of base64", (int)(colon - p), p);
+			err_set(err, 500, "config", "key %.*s: not 32 bytes of base64",
+				(int)(colon - p), p);
 			goto done;
 		}
 		memcpy(ring->ids[ring->count], p, (size_t)(colon - p));
@@ -245,14 +233,12 @@ done:
 	return rc;
 }
 
-void crypto_keyring_finish(struct crypto_keyring *ring)
-{
+void crypto_keyring_finish(struct crypto_keyring *ring) {
 	crypto_wipe(ring, sizeof(*ring));
 }
 
 int crypto_gcm(int encrypt, const uint8_t key[CRYPTO_KEY_LEN], const uint8_t nonce[12],
-	       const char *aad, const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[16])
-{
+	       const char *aad, const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[16]) {
 	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
 	int n = 0;
 	int ok = ctx != NULL;
@@ -272,8 +258,7 @@ int crypto_gcm(int encrypt, const uint8_t key[CRYPTO_KEY_LEN], const uint8_t non
 }
 
 char *crypto_seal(struct arena *arena, const struct crypto_keyring *ring, const char *aad,
-		  const char *plaintext, size_t len, struct err *err)
-{
+		  const char *plaintext, size_t len, struct err *err) {
 	size_t total = GCM_NONCE_LEN + len + GCM_TAG_LEN;
 	uint8_t *blob = arena_alloc(arena, total);
 
@@ -282,8 +267,8 @@ char *crypto_seal(struct arena *arena, const struct crypto_keyring *ring, const 
 		return NULL;
 	}
 	if (crypto_random(blob, GCM_NONCE_LEN) < 0 ||
-	    crypto_gcm(1, ring->keys[0], blob, aad, (const uint8_t *)plaintext, len, blob + GCM_NONCE_LEN,
-		blob + GCM_NONCE_LEN + len) < 0) {
+	    crypto_gcm(1, ring->keys[0], blob, aad, (const uint8_t *)plaintext, len,
+		       blob + GCM_NONCE_LEN, blob + GCM_NONCE_LEN + len) < 0) {
 		err_set(err, 500, "internal", "sealing failed");
 		return NULL;
 	}
@@ -292,8 +277,7 @@ char *crypto_seal(struct arena *arena, const struct crypto_keyring *ring, const 
 }
 
 char *crypto_open(struct arena *arena, const struct crypto_keyring *ring, const char *aad,
-		  const char *sealed, struct err *err)
-{
+		  const char *sealed, struct err *err) {
 	const char *colon = strchr(sealed, ':');
 	uint8_t *blob = NULL;
 	size_t blob_len = 0;
@@ -305,14 +289,15 @@ char *crypto_open(struct arena *arena, const struct crypto_keyring *ring, const 
 		    memcmp(ring->ids[i], sealed, (size_t)(colon - sealed)) != 0) {
 			continue;
 		}
-		if (crypto_base64_decode(arena, colon + 1, strlen(colon + 1), 1, &blob, &blob_len) < 0 ||
+		if (crypto_base64_decode(arena, colon + 1, strlen(colon + 1), 1, &blob, &blob_len) <
+			    0 ||
 		    blob_len < GCM_NONCE_LEN + GCM_TAG_LEN) {
 			break;
 		}
 		len = blob_len - GCM_NONCE_LEN - GCM_TAG_LEN;
 		plain = arena_alloc(arena, len + 1);
-		if (crypto_gcm(0, ring->keys[i], blob, aad, blob + GCM_NONCE_LEN, len, (uint8_t *)plain,
-			blob + GCM_NONCE_LEN + len) < 0) {
+		if (crypto_gcm(0, ring->keys[i], blob, aad, blob + GCM_NONCE_LEN, len,
+			       (uint8_t *)plain, blob + GCM_NONCE_LEN + len) < 0) {
 			crypto_wipe(plain, len);
 			break;
 		}

@@ -11,8 +11,8 @@
 struct arena;
 
 #define CRYPTO_SHA256_LEN 32
-#define CRYPTO_KEY_LEN 32
-#define CRYPTO_MAX_KEYS 8
+#define CRYPTO_KEY_LEN	  32
+#define CRYPTO_MAX_KEYS	  8
 
 /* Sealing keys: the first one seals, every one opens (rotation). Secrets stay in this struct
  * and are wiped by crypto_keyring_finish. */
@@ -45,8 +45,8 @@ int crypto_hex_decode(const char *in, size_t in_len, uint8_t *out, size_t out_le
 /* base64 (url=1: base64url without padding). Results are arena-owned, NUL-terminated;
  * decode returns -1 on bad input and stores the length in *out_len. */
 char *crypto_base64_encode(struct arena *arena, const uint8_t *in, size_t len, int url);
-int crypto_base64_decode(struct arena *arena, const char *in, size_t in_len, int url,
-			 uint8_t **out, size_t *out_len) MUSTCHECK;
+int crypto_base64_decode(struct arena *arena, const char *in, size_t in_len, int url, uint8_t **out,
+			 size_t *out_len) MUSTCHECK;
 
 /* Seals plaintext as "<key id>:<base64url(nonce || ciphertext || tag)>" with the ring's first
  * key; aad binds the value to its place (e.g. "api_keys:<user>:<service>"). Arena-owned. */
@@ -61,6 +61,7 @@ void crypto_wipe(void *p, size_t len);
 /* Raw AES-256-GCM with a caller-given 12-byte nonce (sealing picks a random one; exposed for
  * the NIST vectors). out has len bytes, tag 16. 0 on success, -1 on a bad tag. */
 int crypto_gcm(int encrypt, const uint8_t key[CRYPTO_KEY_LEN], const uint8_t nonce[12],
-	       const char *aad, const uint8_t *in, size_t len, uint8_t *out, uint8_t tag[16]) MUSTCHECK;
+	       const char *aad, const uint8_t *in, size_t len, uint8_t *out,
+	       uint8_t tag[16]) MUSTCHECK;
 
 #endif

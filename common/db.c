@@ -20,8 +20,7 @@ struct db {
 	char *prepared[MAX_PREPARED];
 };
 
-struct db *db_create(const char *conninfo)
-{
+struct db *db_create(const char *conninfo) {
 	struct db *db = calloc(1, sizeof(*db));
 
 	if (db == NULL || (db->conninfo = strdup(conninfo)) == NULL) {
@@ -30,24 +29,21 @@ struct db *db_create(const char *conninfo)
 	return db;
 }
 
-static void forget_prepared(struct db *db)
-{
+static void forget_prepared(struct db *db) {
 	for (int i = 0; i < db->nprepared; i++) {
 		free(db->prepared[i]);
 	}
 	db->nprepared = 0;
 }
 
-static void disconnect(struct db *db)
-{
+static void disconnect(struct db *db) {
 	PQfinish(db->conn);
 	db->conn = NULL;
 	db->in_tx = 0;
 	forget_prepared(db);
 }
 
-void db_destroy(struct db *db)
-{
+void db_destroy(struct db *db) {
 	if (db == NULL) {
 		return;
 	}
@@ -56,8 +52,7 @@ void db_destroy(struct db *db)
 	free(db);
 }
 
-static int ensure_connected(struct db *db, struct err *err)
-{
+static int ensure_connected(struct db *db, struct err *err) {
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK) {
 		return 0;
 	}
@@ -72,8 +67,7 @@ static int ensure_connected(struct db *db, struct err *err)
 	return 0;
 }
 
-static int status_for_sqlstate(const char *state)
-{
+static int status_for_sqlstate(const char *state) {
 	if (state == NULL) {
 		return 503;
 	}
@@ -92,8 +86,7 @@ static int status_for_sqlstate(const char *state)
 	return 500;
 }
 
-static void copy_rows(PGresult *res, struct arena *arena, struct db_rows *rows)
-{
+static void copy_rows(PGresult *res, struct arena *arena, struct db_rows *rows) {
 	const char *affected = PQcmdTuples(res);
 
 	rows->nrows = PQntuples(res);
@@ -115,8 +108,7 @@ static void copy_rows(PGresult *res, struct arena *arena, struct db_rows *rows)
 	}
 }
 
-static int is_prepared(struct db *db, const char *name)
-{
+static int is_prepared(struct db *db, const char *name) {
 	for (int i = 0; i < db->nprepared; i++) {
 		if (strcmp(db->prepared[i], name) == 0) {
 			return 1;
@@ -126,8 +118,7 @@ static int is_prepared(struct db *db, const char *name)
 }
 
 static PGresult *run(struct db *db, const char *name, const char *sql, int nparams,
-		     const char *const *params)
-{
+		     const char *const *params) {
 	PGresult *res;
 
 	if (name == NULL) {
@@ -139,7 +130,8 @@ static PGresult *run(struct db *db, const char *name, const char *sql, int npara
 			return res;
 		}
 		PQclear(res);
-		if (db->nprepared < MAX_PREPARED && (db->prepared[db->nprepared] = strdup(name)) != NULL) {
+		if (db->nprepared < MAX_PREPARED &&
+		    (db->prepared[db->nprepared] = strdup(name)) != NULL) {
 			db->nprepared++;
 		}
 	}
@@ -147,8 +139,7 @@ static PGresult *run(struct db *db, const char *name, const char *sql, int npara
 }
 
 int db_exec(struct db *db, struct arena *arena, const char *name, const char *sql, int nparams,
-	    const char *const *params, struct db_rows *rows, struct err *err)
-{
+	    const char *const *params, struct db_rows *rows, struct err *err) {
 	PGresult *res = NULL;
 	ExecStatusType st;
 	int rc = -1;
@@ -197,8 +188,7 @@ done:
 	return rc;
 }
 
-int db_begin(struct db *db, struct err *err)
-{
+int db_begin(struct db *db, struct err *err) {
 	if (db_exec(db, NULL, NULL, "BEGIN", 0, NULL, NULL, err) < 0) {
 		return -1;
 	}
@@ -206,16 +196,14 @@ int db_begin(struct db *db, struct err *err)
 	return 0;
 }
 
-int db_commit(struct db *db, struct err *err)
-{
+int db_commit(struct db *db, struct err *err) {
 	int rc = db_exec(db, NULL, NULL, "COMMIT", 0, NULL, NULL, err);
 
 	db->in_tx = 0;
 	return rc;
 }
 
-void db_rollback(struct db *db)
-{
+void db_rollback(struct db *db) {
 	struct err ignored = {0};
 
 	if (db->conn != NULL && PQstatus(db->conn) == CONNECTION_OK &&
@@ -225,8 +213,7 @@ void db_rollback(struct db *db)
 	db->in_tx = 0;
 }
 
-const char *db_get(const struct db_rows *rows, int row, const char *column)
-{
+const char *db_get(const struct db_rows *rows, int row, const char *column) {
 	for (int c = 0; c < rows->ncols; c++) {
 		if (strcmp(rows->names[c], column) == 0) {
 			return rows->values[row * rows->ncols + c];
@@ -235,8 +222,7 @@ const char *db_get(const struct db_rows *rows, int row, const char *column)
 	return NULL;
 }
 
-int db_ping(struct db *db, char *version, size_t size, struct err *err)
-{
+int db_ping(struct db *db, char *version, size_t size, struct err *err) {
 	const char *v;
 
 	if (db_exec(db, NULL, NULL, "SELECT 1", 0, NULL, NULL, err) < 0) {

@@ -17,7 +17,7 @@ struct db_rows {
 	int ncols;
 	const char **names;
 	const char **values;
-	long affected;	/* rows changed by INSERT/UPDATE/DELETE */
+	long affected; /* rows changed by INSERT/UPDATE/DELETE */
 };
 
 /* conninfo is copied. Destroy closes the connection; NULL is accepted. */

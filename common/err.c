@@ -5,8 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-int err_set(struct err *err, int status, const char *code, const char *fmt, ...)
-{
+int err_set(struct err *err, int status, const char *code, const char *fmt, ...) {
 	va_list ap;
 
 	if (err == NULL || err->status != 0) {
@@ -20,7 +19,6 @@ int err_set(struct err *err, int status, const char *code, const char *fmt, ...)
 	return -1;
 }
 
-void err_clear(struct err *err)
-{
+void err_clear(struct err *err) {
 	memset(err, 0, sizeof(*err));
 }

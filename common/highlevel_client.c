@@ -13,18 +13,17 @@
 #include "common/secrets.h"
 
 #define DEFAULT_EXPIRES_IN 3600
-#define TOKEN_DEADLINE_MS 20000
+#define TOKEN_DEADLINE_MS  20000
 
 enum grant { GRANT_CODE, GRANT_REFRESH };
 
-int highlevel_client_status_error(long status, struct err *err)
-{
+int highlevel_client_status_error(long status, struct err *err) {
 	return httpc_status_error(status, "provider_rejected_token",
-				  "access to the connected account was refused; authorise it again", err);
+				  "access to the connected account was refused; authorise it again",
+				  err);
 }
 
-int highlevel_client_configured(const struct app *app)
-{
+int highlevel_client_configured(const struct app *app) {
 	const struct config *cfg = &app->cfg;
 
 	return cfg->highlevel_client_id != NULL && cfg->highlevel_client_secret != NULL &&
@@ -32,16 +31,16 @@ int highlevel_client_configured(const struct app *app)
 }
 
 const char *highlevel_client_authorize_url(const struct app *app, struct arena *arena,
-					   const char *state)
-{
-	return arena_printf(arena, "%s?response_type=code&redirect_uri=%s&client_id=%s&scope=%s&state=%s",
-			    HIGHLEVEL_AUTHORIZE_URL, httpc_escape(arena, app->cfg.highlevel_redirect_uri),
-			    httpc_escape(arena, app->cfg.highlevel_client_id), httpc_escape(arena, HIGHLEVEL_SCOPES),
-			    httpc_escape(arena, state));
+					   const char *state) {
+	return arena_printf(arena,
+			    "%s?response_type=code&redirect_uri=%s&client_id=%s&scope=%s&state=%s",
+			    HIGHLEVEL_AUTHORIZE_URL,
+			    httpc_escape(arena, app->cfg.highlevel_redirect_uri),
+			    httpc_escape(arena, app->cfg.highlevel_client_id),
+			    httpc_escape(arena, HIGHLEVEL_SCOPES), httpc_escape(arena, state));
 }
 
-const char **highlevel_client_headers(struct arena *arena, const char *access_token, int extra)
-{
+const char **highlevel_client_headers(struct arena *arena, const char *access_token, int extra) {
 	const char **h = arena_alloc(arena, sizeof(char *) * (size_t)(4 + extra));
 
 	h[0] = arena_printf(arena, "Authorization: Bearer %s", access_token);
@@ -53,19 +52,18 @@ const char **highlevel_client_headers(struct arena *arena, const char *access_to
 	return h;
 }
 
-static void wipe_member(struct json_object *root, const char *key)
-{
+static void wipe_member(struct json_object *root, const char *key) {
 	struct json_object *v = NULL;
 
 	if (json_object_object_get_ex(root, key, &v) && json_object_is_type(v, json_type_string)) {
-		crypto_wipe((char *)json_object_get_string(v), (size_t)json_object_get_string_len(v));
+		crypto_wipe((char *)json_object_get_string(v),
+			    (size_t)json_object_get_string_len(v));
 	}
 }
 
 // Reads a 2xx token answer; the tokens are copied into the arena and wiped in the tree.
 static int read_token(struct arena *arena, struct json_object *root, struct highlevel_token *out,
-		      struct err *err)
-{
+		      struct err *err) {
 	const char *access = NULL;
 	const char *refresh = NULL;
 	struct err inner = {0};
@@ -73,17 +71,21 @@ static int read_token(struct arena *arena, struct json_object *root, struct high
 
 	if (jsonh_get_string(root, "access_token", 1, &access, &inner) < 0 ||
 	    jsonh_get_string(root, "refresh_token", 1, &refresh, &inner) < 0 ||
-	    jsonh_get_int64(root, "expires_in", 0, DEFAULT_EXPIRES_IN, &out->expires_in, &inner) < 0 ||
+	    jsonh_get_int64(root, "expires_in", 0, DEFAULT_EXPIRES_IN, &out->expires_in, &inner) <
+		    0 ||
 	    jsonh_get_string(root, "locationId", 0, &out->location_id, &inner) < 0 ||
 	    jsonh_get_string(root, "userType", 0, &out->user_type, &inner) < 0 ||
 	    jsonh_get_string(root, "scope", 0, &out->scope, &inner) < 0 || access[0] == '\0' ||
 	    refresh[0] == '\0') {
-		rc = err_set(err, 502, "provider_bad_answer", "provider token answer has an unexpected shape");
+		rc = err_set(err, 502, "provider_bad_answer",
+			     "provider token answer has an unexpected shape");
 	} else {
 		out->access_token = arena_strdup(arena, access);
 		out->refresh_token = arena_strdup(arena, refresh);
-		out->location_id = out->location_id != NULL ? arena_strdup(arena, out->location_id) : NULL;
-		out->user_type = out->user_type != NULL ? arena_strdup(arena, out->user_type) : NULL;
+		out->location_id = out->location_id != NULL ? arena_strdup(arena, out->location_id)
+							    : NULL;
+		out->user_type = out->user_type != NULL ? arena_strdup(arena, out->user_type)
+							: NULL;
 		out->scope = out->scope != NULL ? arena_strdup(arena, out->scope) : NULL;
 		if (out->expires_in <= 0) {
 			out->expires_in = DEFAULT_EXPIRES_IN;
@@ -95,8 +97,7 @@ static int read_token(struct arena *arena, struct json_object *root, struct high
 }
 
 // The token endpoint's refusals: which side is at fault decides what the caller may do next.
-static int token_error(long status, struct json_object *root, enum grant grant, struct err *err)
-{
+static int token_error(long status, struct json_object *root, enum grant grant, struct err *err) {
 	const char *code = NULL;
 	struct err ignored = {0};
 
@@ -104,8 +105,8 @@ static int token_error(long status, struct json_object *root, enum grant grant, 
 		return highlevel_client_status_error(status, err);
 	}
 	if (status != 400 && status != 401) {
-		return err_set(err, 502, "provider_error", "provider refused the token request (%ld)",
-			       status);
+		return err_set(err, 502, "provider_error",
+			       "provider refused the token request (%ld)", status);
 	}
 	if (root != NULL && json_object_is_type(root, json_type_object) &&
 	    jsonh_get_string(root, "error", 0, &code, &ignored) == 0 && code != NULL &&
@@ -121,21 +122,28 @@ static int token_error(long status, struct json_object *root, enum grant grant, 
 		       "the connected account's authorisation was revoked or has expired; authorise it again");
 }
 
-static int token_request(struct app *app, struct arena *arena, enum grant grant,
-			 const char *secret, struct highlevel_token *out, struct err *err)
-{
+static int token_request(struct app *app, struct arena *arena, enum grant grant, const char *secret,
+			 struct highlevel_token *out, struct err *err) {
 	const struct config *cfg = &app->cfg;
 	const char *headers[] = {"Content-Type: application/x-www-form-urlencoded",
 				 "Accept: application/json", NULL};
-	char *body = arena_printf(arena, "client_id=%s&client_secret=%s&grant_type=%s&%s=%s&user_type=Location%s%s",
-				  httpc_escape(arena, cfg->highlevel_client_id),
-				  httpc_escape(arena, cfg->highlevel_client_secret),
-				  grant == GRANT_CODE ? "authorization_code" : "refresh_token",
-				  grant == GRANT_CODE ? "code" : "refresh_token", httpc_escape(arena, secret),
-				  grant == GRANT_CODE ? "&redirect_uri=" : "",
-				  grant == GRANT_CODE ? httpc_escape(arena, cfg->highlevel_redirect_uri) : "");
-	struct httpc_request req = {"POST", arena_printf(arena, "%s/oauth/token", cfg->highlevel_base_url),
-				    headers, body, strlen(body), httpc_now_ms() + TOKEN_DEADLINE_MS};
+	char *body =
+		arena_printf(arena,
+			     "client_id=%s&client_secret=%s&grant_type=%s&%s=%s&user_type=Location%s%s",
+			     httpc_escape(arena, cfg->highlevel_client_id),
+			     httpc_escape(arena, cfg->highlevel_client_secret),
+			     grant == GRANT_CODE ? "authorization_code" : "refresh_token",
+			     grant == GRANT_CODE ? "code" : "refresh_token",
+			     httpc_escape(arena, secret),
+			     grant == GRANT_CODE ? "&redirect_uri=" : "",
+			     grant == GRANT_CODE ? httpc_escape(arena, cfg->highlevel_redirect_uri)
+						 : "");
+	struct httpc_request req = {"POST",
+				    arena_printf(arena, "%s/oauth/token", cfg->highlevel_base_url),
+				    headers,
+				    body,
+				    strlen(body),
+				    httpc_now_ms() + TOKEN_DEADLINE_MS};
 	struct httpc_response resp = {0};
 	struct json_object *root = NULL;
 	struct err parse = {0};
@@ -167,8 +175,7 @@ done:
 }
 
 static int token_call(struct app *app, struct arena *arena, enum grant grant, const char *secret,
-		      struct highlevel_token *out, struct err *err)
-{
+		      struct highlevel_token *out, struct err *err) {
 	memset(out, 0, sizeof(*out));
 	if (!highlevel_client_configured(app)) {
 		return err_set(err, 503, "not_configured",
@@ -178,19 +185,16 @@ static int token_call(struct app *app, struct arena *arena, enum grant grant, co
 }
 
 int highlevel_client_exchange_code(struct app *app, struct arena *arena, const char *code,
-				   struct highlevel_token *out, struct err *err)
-{
+				   struct highlevel_token *out, struct err *err) {
 	return token_call(app, arena, GRANT_CODE, code, out, err);
 }
 
 int highlevel_client_refresh(struct app *app, struct arena *arena, const char *refresh_token,
-			     struct highlevel_token *out, struct err *err)
-{
+			     struct highlevel_token *out, struct err *err) {
 	return token_call(app, arena, GRANT_REFRESH, refresh_token, out, err);
 }
 
-void highlevel_page_finish(struct highlevel_page *page)
-{
+void highlevel_page_finish(struct highlevel_page *page) {
 	json_object_put(page->root);
 	memset(page, 0, sizeof(*page));
 }
@@ -198,8 +202,7 @@ void highlevel_page_finish(struct highlevel_page *page)
 // GETs url and reads a {total, page, pageSize, <key>: [...]} answer into out.
 static int get_page(struct app *app, struct arena *arena, const char *access_token, const char *url,
 		    const char *key, int page, int page_size, int64_t deadline_ms,
-		    struct highlevel_page *out, struct err *err)
-{
+		    struct highlevel_page *out, struct err *err) {
 	const char **headers = highlevel_client_headers(arena, access_token, 0);
 	struct httpc_request req = {"GET", url, headers, NULL, 0, deadline_ms};
 	struct httpc_response resp = {0};
@@ -222,7 +225,8 @@ static int get_page(struct app *app, struct arena *arena, const char *access_tok
 	    jsonh_get_typed(out->root, key, 1, json_type_array, &out->items, &inner) < 0 ||
 	    jsonh_get_int64(out->root, "total", 0, -1, &out->total, &inner) < 0 ||
 	    jsonh_get_int64(out->root, "pageSize", 0, page_size, &answered, &inner) < 0) {
-		err_set(err, 502, "provider_bad_answer", "provider list answer has an unexpected shape");
+		err_set(err, 502, "provider_bad_answer",
+			"provider list answer has an unexpected shape");
 		goto done;
 	}
 	size_t n = json_object_array_length(out->items);
@@ -245,34 +249,34 @@ done:
 
 int highlevel_client_list_agents(struct app *app, struct arena *arena, const char *access_token,
 				 const char *location_id, int page, struct highlevel_page *out,
-				 struct err *err)
-{
-	const char *url = arena_printf(arena, "%s/voice-ai/agents?locationId=%s&page=%d&pageSize=%d",
-				       app->cfg.highlevel_base_url, httpc_escape(arena, location_id), page,
-				       HIGHLEVEL_PAGE_SIZE);
+				 struct err *err) {
+	const char *url = arena_printf(arena,
+				       "%s/voice-ai/agents?locationId=%s&page=%d&pageSize=%d",
+				       app->cfg.highlevel_base_url,
+				       httpc_escape(arena, location_id), page, HIGHLEVEL_PAGE_SIZE);
 
-	return get_page(app, arena, access_token, url, "agents", page, HIGHLEVEL_PAGE_SIZE, 0, out, err);
+	return get_page(app, arena, access_token, url, "agents", page, HIGHLEVEL_PAGE_SIZE, 0, out,
+			err);
 }
 
 int highlevel_client_list_call_logs(struct app *app, struct arena *arena, const char *access_token,
 				    const struct highlevel_call_filter *f,
-				    struct highlevel_page *out, struct err *err)
-{
+				    struct highlevel_page *out, struct err *err) {
 	int size = f->page_size > 0 && f->page_size <= HIGHLEVEL_PAGE_SIZE ? f->page_size
 									   : HIGHLEVEL_PAGE_SIZE;
-	const char *url = arena_printf(arena,
-				       "%s/voice-ai/dashboard/call-logs?locationId=%s&startDate=%lld"
-				       "&endDate=%lld&page=%d&pageSize=%d&sortBy=createdAt&sort=asc",
-				       app->cfg.highlevel_base_url, httpc_escape(arena, f->location_id),
-				       (long long)f->start_ms, (long long)f->end_ms, f->page, size);
+	const char *url =
+		arena_printf(arena,
+			     "%s/voice-ai/dashboard/call-logs?locationId=%s&startDate=%lld"
+			     "&endDate=%lld&page=%d&pageSize=%d&sortBy=createdAt&sort=asc",
+			     app->cfg.highlevel_base_url, httpc_escape(arena, f->location_id),
+			     (long long)f->start_ms, (long long)f->end_ms, f->page, size);
 
-	return get_page(app, arena, access_token, url, "callLogs", f->page, size, f->deadline_ms, out,
-			err);
+	return get_page(app, arena, access_token, url, "callLogs", f->page, size, f->deadline_ms,
+			out, err);
 }
 
 const char *highlevel_client_recording_url(const struct app *app, struct arena *arena,
-					   const char *message_id, const char *location_id)
-{
+					   const char *message_id, const char *location_id) {
 	return arena_printf(arena, "%s/conversations/messages/%s/locations/%s/recording",
 			    app->cfg.highlevel_base_url, httpc_escape(arena, message_id),
 			    httpc_escape(arena, location_id));

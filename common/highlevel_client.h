@@ -14,8 +14,8 @@ struct app;
 struct arena;
 struct json_object;
 
-#define HIGHLEVEL_API_VERSION "2021-07-28"
-#define HIGHLEVEL_PAGE_SIZE 50	/* the largest pageSize the list calls accept */
+#define HIGHLEVEL_API_VERSION	"2021-07-28"
+#define HIGHLEVEL_PAGE_SIZE	50 /* the largest pageSize the list calls accept */
 #define HIGHLEVEL_AUTHORIZE_URL "https://marketplace.leadconnectorhq.com/oauth/chooselocation"
 #define HIGHLEVEL_SCOPES \
 	"voice-ai-agents.readonly voice-ai-dashboard.readonly conversations/message.readonly"
@@ -25,9 +25,9 @@ struct json_object;
 struct highlevel_token {
 	char *access_token;
 	char *refresh_token;
-	int64_t expires_in;	/* seconds */
+	int64_t expires_in; /* seconds */
 	const char *location_id;
-	const char *user_type;	/* "Location" expected */
+	const char *user_type; /* "Location" expected */
 	const char *scope;
 };
 
@@ -54,12 +54,12 @@ int highlevel_client_refresh(struct app *app, struct arena *arena, const char *r
 /* One page of a list call: items borrowed from root, which highlevel_page_finish releases. */
 struct highlevel_page {
 	struct json_object *root;
-	struct json_object *items;	/* array: agents or callLogs */
+	struct json_object *items; /* array: agents or callLogs */
 	int64_t total;
 	int page;
 	int page_size;
-	int more;			/* 1 while page * page_size < total and this page was full */
-	int retries;			/* retried attempts spent on this page */
+	int more;    /* 1 while page * page_size < total and this page was full */
+	int retries; /* retried attempts spent on this page */
 };
 void highlevel_page_finish(struct highlevel_page *page);
 
@@ -75,9 +75,9 @@ struct highlevel_call_filter {
 	const char *location_id;
 	int64_t start_ms;
 	int64_t end_ms;
-	int page;		/* 1-based */
-	int page_size;		/* 1..50; 0 = 50 */
-	int64_t deadline_ms;	/* monotonic; 0 = none */
+	int page;	     /* 1-based */
+	int page_size;	     /* 1..50; 0 = 50 */
+	int64_t deadline_ms; /* monotonic; 0 = none */
 };
 int highlevel_client_list_call_logs(struct app *app, struct arena *arena, const char *access_token,
 				    const struct highlevel_call_filter *filter,

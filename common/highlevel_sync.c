@@ -17,19 +17,18 @@
 #include "common/secrets.h"
 #include "common/sync.h"
 
-#define FIRST_SYNC_MS 1420070400000LL	/* 2015-01-01: a first sync asks for everything */
+#define FIRST_SYNC_MS 1420070400000LL /* 2015-01-01: a first sync asks for everything */
 
 // Where the run stands across pages.
 struct progress {
-	int64_t last_ms;	/* createdAt of the previous log, to check the order */
-	int64_t max_ms;		/* newest createdAt seen */
-	int ordered;		/* every log so far came oldest first */
+	int64_t last_ms; /* createdAt of the previous log, to check the order */
+	int64_t max_ms;	 /* newest createdAt seen */
+	int ordered;	 /* every log so far came oldest first */
 };
 
 // Upserts a page's logs of assigned agents in one transaction and commits it with the cursor.
 static int store_page(struct app *app, struct sync_run *run, const struct sync_agents *agents,
-		      struct json_object *items, struct progress *pr, struct err *err)
-{
+		      struct json_object *items, struct progress *pr, struct err *err) {
 	if (db_begin(app->db, err) < 0) {
 		return -1;
 	}
@@ -38,15 +37,16 @@ static int store_page(struct app *app, struct sync_run *run, const struct sync_a
 		struct calls_result result;
 		const char *uuid;
 
-		if (calls_highlevel_parse(json_object_array_get_idx(items, i), run->arena, &rec, err) < 0) {
-			return -1;	// sync.c reports it as the provider's fault (502), never skipped
+		if (calls_highlevel_parse(json_object_array_get_idx(items, i), run->arena, &rec,
+					  err) < 0) {
+			return -1; // sync.c reports it as the provider's fault (502), never skipped
 		}
 		pr->ordered &= rec.start_ms >= pr->last_ms;
 		pr->last_ms = rec.start_ms;
 		pr->max_ms = rec.start_ms > pr->max_ms ? rec.start_ms : pr->max_ms;
 		uuid = sync_agent_uuid(agents, rec.agent_id);
 		if (uuid == NULL) {
-			continue;	// an agent not assigned to this user: not theirs to see
+			continue; // an agent not assigned to this user: not theirs to see
 		}
 		if (calls_upsert_highlevel(app->db, run->arena, &rec, run->user_id, uuid, &result,
 					   err) < 0) {
@@ -68,10 +68,9 @@ static int store_page(struct app *app, struct sync_run *run, const struct sync_a
 // One page; a token that stopped working mid-run (it expired) is fetched anew once.
 static int list_page(struct app *app, struct sync_run *run, struct arena *keep,
 		     struct highlevel_conn *conn, const struct highlevel_call_filter *filter,
-		     struct highlevel_page *page, int *renewed, struct err *err)
-{
-	struct secrets_use use = {run->user_id, "highlevel", run->actor_kind, run->actor_id,
-				  "sync calls", run->request_id};
+		     struct highlevel_page *page, int *renewed, struct err *err) {
+	struct secrets_use use = {run->user_id,	 "highlevel",  run->actor_kind,
+				  run->actor_id, "sync calls", run->request_id};
 	struct err first = {0};
 
 	if (highlevel_client_list_call_logs(app, run->arena, conn->access_token, filter, page,
@@ -87,15 +86,17 @@ static int list_page(struct app *app, struct sync_run *run, struct arena *keep,
 	if (highlevel_tokens_get(app, keep, &use, conn, err) < 0) {
 		return -1;
 	}
-	return highlevel_client_list_call_logs(app, run->arena, conn->access_token, filter, page, err);
+	return highlevel_client_list_call_logs(app, run->arena, conn->access_token, filter, page,
+					       err);
 }
 
 static int sync_pages(struct app *app, struct sync_run *run, struct arena *keep,
-		      struct highlevel_conn *conn, const struct sync_agents *agents, struct err *err)
-{
+		      struct highlevel_conn *conn, const struct sync_agents *agents,
+		      struct err *err) {
 	struct highlevel_call_filter filter = {
 		.location_id = conn->location_id,
-		.start_ms = run->cursor_ms < 0 ? FIRST_SYNC_MS : run->cursor_ms - app->cfg.sync_overlap_ms,
+		.start_ms = run->cursor_ms < 0 ? FIRST_SYNC_MS
+					       : run->cursor_ms - app->cfg.sync_overlap_ms,
 		.end_ms = (int64_t)time(NULL) * 1000,
 		.page_size = HIGHLEVEL_PAGE_SIZE,
 		.deadline_ms = run->deadline_ms,
@@ -130,17 +131,17 @@ static int sync_pages(struct app *app, struct sync_run *run, struct arena *keep,
 		log_warn("call logs of user %s did not come oldest first: cursor moved at the end",
 			 run->user_id);
 		run->cursor_ms = pr.max_ms;
-		if (db_begin(app->db, err) < 0 || sync_page_commit(app, run, run->cursor_ms, err) < 0) {
+		if (db_begin(app->db, err) < 0 ||
+		    sync_page_commit(app, run, run->cursor_ms, err) < 0) {
 			return -1;
 		}
 	}
 	return 0;
 }
 
-static int sync_user(struct app *app, struct sync_run *run, struct err *err)
-{
-	struct secrets_use use = {run->user_id, "highlevel", run->actor_kind, run->actor_id,
-				  "sync calls", run->request_id};
+static int sync_user(struct app *app, struct sync_run *run, struct err *err) {
+	struct secrets_use use = {run->user_id,	 "highlevel",  run->actor_kind,
+				  run->actor_id, "sync calls", run->request_id};
 	struct highlevel_conn conn = {0};
 	struct sync_agents agents;
 	struct arena *keep = run->arena;
@@ -151,7 +152,7 @@ static int sync_user(struct app *app, struct sync_run *run, struct err *err)
 		return -1;
 	}
 	if (agents.count == 0) {
-		return 0;	// nothing assigned: no call of this location is ours to show
+		return 0; // nothing assigned: no call of this location is ours to show
 	}
 	if (highlevel_tokens_get(app, keep, &use, &conn, err) < 0) {
 		return -1;

@@ -13,15 +13,17 @@
 
 #define SERVICE "highlevel"
 #define STR_(x) #x
-#define STR(x) STR_(x)
+#define STR(x)	STR_(x)
 
 // due: refresh first; valid: the stored access token still works for now.
+// clang-format off
 #define SELECT_COLUMNS                                                                        \
 	"SELECT access_token, refresh_token, location_id, is_active, status,"                 \
 	" (token_expires_at IS NULL OR token_expires_at <= now() + interval '"                \
 	STR(HIGHLEVEL_REFRESH_AHEAD_S) " seconds') AS due,"                                   \
 	" (token_expires_at IS NULL OR token_expires_at > now()) AS valid"                    \
 	" FROM api_keys WHERE user_id = $1::uuid AND service = 'highlevel'"
+// clang-format on
 
 struct row {
 	const char *access_sealed;
@@ -33,14 +35,14 @@ struct row {
 
 // Reads the connection row; fails unless it is active and holds an access token.
 static int load(struct app *app, struct arena *arena, const char *user_id, int lock,
-		struct row *row, struct err *err)
-{
+		struct row *row, struct err *err) {
 	const char *params[] = {user_id};
 	struct db_rows rows;
 	const char *status;
 
 	if (db_exec(app->db, arena, lock ? "highlevel_token_lock" : "highlevel_token_peek",
-		    lock ? SELECT_COLUMNS " FOR UPDATE" : SELECT_COLUMNS, 1, params, &rows, err) < 0) {
+		    lock ? SELECT_COLUMNS " FOR UPDATE" : SELECT_COLUMNS, 1, params, &rows,
+		    err) < 0) {
 		return -1;
 	}
 	status = rows.nrows == 1 ? db_get(&rows, 0, "status") : NULL;
@@ -62,8 +64,7 @@ static int load(struct app *app, struct arena *arena, const char *user_id, int l
 }
 
 static int audit(struct app *app, struct arena *arena, const struct secrets_use *use,
-		 const char *purpose, struct err *err)
-{
+		 const char *purpose, struct err *err) {
 	struct secrets_use u = *use;
 
 	u.service = SERVICE;
@@ -73,8 +74,7 @@ static int audit(struct app *app, struct arena *arena, const struct secrets_use 
 
 // Audits the use and opens the stored access token into out.
 static int use_stored(struct app *app, struct arena *arena, const struct secrets_use *use,
-		      const struct row *row, struct highlevel_conn *out, struct err *err)
-{
+		      const struct row *row, struct highlevel_conn *out, struct err *err) {
 	if (audit(app, arena, use, use->purpose, err) < 0) {
 		return -1;
 	}
@@ -87,8 +87,7 @@ static int use_stored(struct app *app, struct arena *arena, const struct secrets
 // The provider refused the refresh token: the connection is over until the user authorises
 // again. Marked in the open transaction, which the caller commits.
 static int mark_rejected(struct app *app, struct arena *arena, const char *user_id,
-			 const struct err *why, struct err *err)
-{
+			 const struct err *why, struct err *err) {
 	const char *params[] = {user_id, why->msg};
 
 	log_warn("refresh token of user %s refused by the provider: connection marked inactive",
@@ -103,10 +102,9 @@ static int mark_rejected(struct app *app, struct arena *arena, const char *user_
 
 // Seals and stores the new pair in the open transaction.
 static int store(struct app *app, struct arena *arena, const char *user_id,
-		 const struct highlevel_token *tok, struct err *err)
-{
-	const char *access = secrets_seal(app, arena, user_id, SERVICE, "access_token",
-					  tok->access_token, err);
+		 const struct highlevel_token *tok, struct err *err) {
+	const char *access =
+		secrets_seal(app, arena, user_id, SERVICE, "access_token", tok->access_token, err);
 	const char *refresh = secrets_seal(app, arena, user_id, SERVICE, "refresh_token",
 					   tok->refresh_token, err);
 	const char *params[] = {user_id, access, refresh,
@@ -129,15 +127,14 @@ static int store(struct app *app, struct arena *arena, const char *user_id,
 // stored token that is still valid.
 static int refresh_locked(struct app *app, struct arena *arena, const struct secrets_use *use,
 			  const struct row *row, struct highlevel_conn *out, int *fallback,
-			  struct err *err)
-{
+			  struct err *err) {
 	struct highlevel_token tok;
 	struct err why = {0};
 	char *refresh;
 	int rc;
 
-	refresh = secrets_open(app, arena, use->user_id, SERVICE, "refresh_token", row->refresh_sealed,
-			       err);
+	refresh = secrets_open(app, arena, use->user_id, SERVICE, "refresh_token",
+			       row->refresh_sealed, err);
 	if (refresh == NULL) {
 		db_rollback(app->db);
 		return -1;
@@ -145,7 +142,8 @@ static int refresh_locked(struct app *app, struct arena *arena, const struct sec
 	rc = highlevel_client_refresh(app, arena, refresh, &tok, &why);
 	secrets_wipe(refresh);
 	if (rc < 0 && why.status == 422) {
-		if (mark_rejected(app, arena, use->user_id, &why, err) < 0 || db_commit(app->db, err) < 0) {
+		if (mark_rejected(app, arena, use->user_id, &why, err) < 0 ||
+		    db_commit(app->db, err) < 0) {
 			db_rollback(app->db);
 			return -1;
 		}
@@ -161,7 +159,8 @@ static int refresh_locked(struct app *app, struct arena *arena, const struct sec
 	}
 	if (store(app, arena, use->user_id, &tok, err) < 0 || db_commit(app->db, err) < 0) {
 		// the provider has rotated the refresh token we could not keep
-		log_error("refreshed tokens of user %s could not be stored: %s", use->user_id, err->msg);
+		log_error("refreshed tokens of user %s could not be stored: %s", use->user_id,
+			  err->msg);
 		db_rollback(app->db);
 		secrets_wipe(tok.access_token);
 		secrets_wipe(tok.refresh_token);
@@ -181,8 +180,7 @@ static int refresh_locked(struct app *app, struct arena *arena, const struct sec
 }
 
 int highlevel_tokens_get(struct app *app, struct arena *arena, const struct secrets_use *use,
-			 struct highlevel_conn *out, struct err *err)
-{
+			 struct highlevel_conn *out, struct err *err) {
 	struct row row = {0};
 	int fallback = 0;
 
@@ -199,7 +197,8 @@ int highlevel_tokens_get(struct app *app, struct arena *arena, const struct secr
 	}
 	// the refresh holds the row until its result is committed; a second process waits here
 	if (db_begin(app->db, err) < 0 ||
-	    db_exec(app->db, arena, NULL, "SET LOCAL lock_timeout = '40s'", 0, NULL, NULL, err) < 0 ||
+	    db_exec(app->db, arena, NULL, "SET LOCAL lock_timeout = '40s'", 0, NULL, NULL, err) <
+		    0 ||
 	    load(app, arena, use->user_id, 1, &row, err) < 0) {
 		db_rollback(app->db);
 		return -1;

@@ -12,18 +12,16 @@
 #define HOST_MAX 256
 
 // Compares the entry list[0..len) with host; host has no trailing dot.
-static int entry_matches(const char *entry, size_t len, const char *host, size_t host_len)
-{
+static int entry_matches(const char *entry, size_t len, const char *host, size_t host_len) {
 	if (len >= 2 && entry[0] == '*' && entry[1] == '.') {
-		size_t suffix = len - 1;	// ".domain"
+		size_t suffix = len - 1; // ".domain"
 		return suffix > 1 && host_len > suffix &&
 		       strncasecmp(host + host_len - suffix, entry + 1, suffix) == 0;
 	}
 	return len > 0 && len == host_len && entry[0] != '*' && strncasecmp(entry, host, len) == 0;
 }
 
-int hostlist_match(const char *list, const char *host)
-{
+int hostlist_match(const char *list, const char *host) {
 	size_t host_len;
 
 	if (list == NULL || host == NULL) {
@@ -31,7 +29,7 @@ int hostlist_match(const char *list, const char *host)
 	}
 	host_len = strlen(host);
 	if (host_len > 0 && host[host_len - 1] == '.') {
-		host_len--;	// "example.com." names the same host as "example.com"
+		host_len--; // "example.com." names the same host as "example.com"
 	}
 	if (host_len == 0) {
 		return 0;
@@ -55,8 +53,7 @@ int hostlist_match(const char *list, const char *host)
 	return 0;
 }
 
-int hostlist_url_host(const char *url, char *host, size_t size)
-{
+int hostlist_url_host(const char *url, char *host, size_t size) {
 	CURLU *u = curl_url();
 	char *scheme = NULL;
 	char *h = NULL;
@@ -87,28 +84,25 @@ done:
 	return rc;
 }
 
-int hostlist_url_allowed(const char *list, const char *url)
-{
+int hostlist_url_allowed(const char *list, const char *url) {
 	char host[HOST_MAX];
 
 	return hostlist_url_host(url, host, sizeof(host)) == 0 && hostlist_match(list, host);
 }
 
-static int same_host(const char *base_url, const char *host)
-{
+static int same_host(const char *base_url, const char *host) {
 	char base[HOST_MAX];
 
 	return base_url != NULL && hostlist_url_host(base_url, base, sizeof(base)) == 0 &&
 	       strcmp(base, host) == 0;
 }
 
-int hostlist_recording_url_allowed(const struct config *cfg, const char *url)
-{
+int hostlist_recording_url_allowed(const struct config *cfg, const char *url) {
 	char host[HOST_MAX];
 
 	if (hostlist_url_host(url, host, sizeof(host)) < 0) {
 		return 0;
 	}
-	return hostlist_match(cfg->recording_hosts, host) || same_host(cfg->retell_base_url, host) ||
-	       same_host(cfg->highlevel_base_url, host);
+	return hostlist_match(cfg->recording_hosts, host) ||
+	       same_host(cfg->retell_base_url, host) || same_host(cfg->highlevel_base_url, host);
 }

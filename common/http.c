@@ -1,5 +1,5 @@
 /* http.c: FastCGI accept loop and request/response helpers. */
-#define _GNU_SOURCE	/* strcasestr */
+#define _GNU_SOURCE /* strcasestr */
 #include "common/http.h"
 
 #include <errno.h>
@@ -28,33 +28,31 @@ static const double latency_bounds_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500,
 #define NBOUNDS (sizeof(latency_bounds_ms) / sizeof(latency_bounds_ms[0]))
 
 static struct {
-	long by_status[6];		/* index status / 100 */
-	long latency_buckets[NBOUNDS];	/* cumulative at render time */
+	long by_status[6];	       /* index status / 100 */
+	long latency_buckets[NBOUNDS]; /* cumulative at render time */
 	long latency_count;
 	double latency_sum_ms;
 	void (*extra)(struct buf *out, const char *function, void *ctx);
 	void *extra_ctx;
 } metrics;
 
-static void on_stop(int sig)
-{
+static void on_stop(int sig) {
 	(void)sig;
 	stop_requested = 1;
 	FCGX_ShutdownPending();
 }
 
-int http_listen_fd(const char *socket_path, struct err *err)
-{
+int http_listen_fd(const char *socket_path, struct err *err) {
 	const char *pid = getenv("LISTEN_PID");
 	const char *fds = getenv("LISTEN_FDS");
 	int fd;
 
 	if (pid != NULL && fds != NULL && strtol(pid, NULL, 10) == (long)getpid() &&
 	    strtol(fds, NULL, 10) >= 1) {
-		return 3;	// systemd socket activation: SD_LISTEN_FDS_START
+		return 3; // systemd socket activation: SD_LISTEN_FDS_START
 	}
 	if (socket_path == NULL) {
-		return 0;	// spawn-fcgi and multiwatch hand the socket over as stdin
+		return 0; // spawn-fcgi and multiwatch hand the socket over as stdin
 	}
 	unlink(socket_path);
 	fd = FCGX_OpenSocket(socket_path, 128);
@@ -66,18 +64,17 @@ int http_listen_fd(const char *socket_path, struct err *err)
 	return fd;
 }
 
-const char *http_param(const struct http_request *req, const char *name)
-{
+const char *http_param(const struct http_request *req, const char *name) {
 	return FCGX_GetParam(name, req->env);
 }
 
-const char *http_header(const struct http_request *req, const char *name)
-{
+const char *http_header(const struct http_request *req, const char *name) {
 	char key[128] = "HTTP_";
 	size_t n = 5;
 
 	for (; *name != '\0' && n + 1 < sizeof(key); name++, n++) {
-		key[n] = *name == '-' ? '_' : (char)(*name >= 'a' && *name <= 'z' ? *name - 32 : *name);
+		key[n] = *name == '-' ? '_'
+				      : (char)(*name >= 'a' && *name <= 'z' ? *name - 32 : *name);
 	}
 	key[n] = '\0';
 	if (strcmp(key, "HTTP_CONTENT_TYPE") == 0) {
@@ -86,8 +83,7 @@ const char *http_header(const struct http_request *req, const char *name)
 	return http_param(req, key);
 }
 
-static int hexval(char c)
-{
+static int hexval(char c) {
 	if (c >= '0' && c <= '9') {
 		return c - '0';
 	}
@@ -97,8 +93,7 @@ static int hexval(char c)
 
 // Decodes %XX and '+'; NULL when the result would hold a NUL byte (%00), which nothing
 // downstream could store or compare safely.
-static char *url_decode(struct arena *arena, const char *s, size_t len)
-{
+static char *url_decode(struct arena *arena, const char *s, size_t len) {
 	char *out = arena_alloc(arena, len + 1);
 	size_t o = 0;
 
@@ -120,8 +115,7 @@ static char *url_decode(struct arena *arena, const char *s, size_t len)
 	return out;
 }
 
-const char *http_query(const struct http_request *req, const char *name)
-{
+const char *http_query(const struct http_request *req, const char *name) {
 	size_t name_len = strlen(name);
 	const char *p = req->query;
 
@@ -137,8 +131,7 @@ const char *http_query(const struct http_request *req, const char *name)
 	return NULL;
 }
 
-const char *http_bearer(const struct http_request *req)
-{
+const char *http_bearer(const struct http_request *req) {
 	const char *auth = http_header(req, "authorization");
 
 	if (auth == NULL || strncasecmp(auth, "Bearer ", 7) != 0) {
@@ -151,13 +144,11 @@ const char *http_bearer(const struct http_request *req)
 	return *auth != '\0' ? auth : NULL;
 }
 
-int http_method_is(const struct http_request *req, const char *method)
-{
+int http_method_is(const struct http_request *req, const char *method) {
 	return strcmp(req->method, method) == 0;
 }
 
-int http_json_body(struct http_request *req, struct json_object **root)
-{
+int http_json_body(struct http_request *req, struct json_object **root) {
 	const char *type = http_header(req, "content-type");
 	size_t n = strlen("application/json");
 
@@ -178,8 +169,7 @@ int http_json_body(struct http_request *req, struct json_object **root)
 	return 0;
 }
 
-int http_fail(struct http_request *req, int status, const char *code, const char *fmt, ...)
-{
+int http_fail(struct http_request *req, int status, const char *code, const char *fmt, ...) {
 	va_list ap;
 	char msg[sizeof(req->err.msg)];
 
@@ -190,8 +180,7 @@ int http_fail(struct http_request *req, int status, const char *code, const char
 	return req->err.status;
 }
 
-int http_respond_json(struct http_response *resp, int status, struct json_object *obj)
-{
+int http_respond_json(struct http_response *resp, int status, struct json_object *obj) {
 	const char *text = jsonh_to_string(obj);
 
 	buf_reset(&resp->body);
@@ -203,8 +192,7 @@ int http_respond_json(struct http_response *resp, int status, struct json_object
 	return status;
 }
 
-void http_add_header(struct http_response *resp, const char *name, const char *value)
-{
+void http_add_header(struct http_response *resp, const char *name, const char *value) {
 	size_t start = resp->headers.len;
 
 	if (buf_printf(&resp->headers, "%s: %s\r\n", name, value) < 0) {
@@ -218,35 +206,53 @@ void http_add_header(struct http_response *resp, const char *name, const char *v
 	}
 }
 
-static const char *reason(int status)
-{
+static const char *reason(int status) {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 206: return "Partial Content";
-	case 302: return "Found";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 416: return "Range Not Satisfiable";
-	case 422: return "Unprocessable Entity";
-	case 429: return "Too Many Requests";
-	case 502: return "Bad Gateway";
-	case 503: return "Service Unavailable";
-	case 504: return "Gateway Timeout";
-	default: return status < 500 ? "Error" : "Internal Server Error";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 206:
+		return "Partial Content";
+	case 302:
+		return "Found";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 416:
+		return "Range Not Satisfiable";
+	case 422:
+		return "Unprocessable Entity";
+	case 429:
+		return "Too Many Requests";
+	case 502:
+		return "Bad Gateway";
+	case 503:
+		return "Service Unavailable";
+	case 504:
+		return "Gateway Timeout";
+	default:
+		return status < 500 ? "Error" : "Internal Server Error";
 	}
 }
 
 // libfcgi's own printf lacks %zu and friends, so the head is formatted with snprintf.
-static int write_head(struct http_response *resp, int status, long content_length)
-{
+static int write_head(struct http_response *resp, int status, long content_length) {
 	char head[1024];
 	int n;
 
@@ -265,8 +271,8 @@ static int write_head(struct http_response *resp, int status, long content_lengt
 	if (n < 0 || (size_t)n >= sizeof(head) || FCGX_PutStr(head, n, resp->out) != n) {
 		return -1;
 	}
-	if (resp->headers.len > 0 &&
-	    FCGX_PutStr(resp->headers.data, (int)resp->headers.len, resp->out) != (int)resp->headers.len) {
+	if (resp->headers.len > 0 && FCGX_PutStr(resp->headers.data, (int)resp->headers.len,
+						 resp->out) != (int)resp->headers.len) {
 		return -1;
 	}
 	if (content_length >= 0) {
@@ -278,31 +284,27 @@ static int write_head(struct http_response *resp, int status, long content_lengt
 	return FCGX_PutS("\r\n", resp->out) < 0 ? -1 : 0;
 }
 
-int http_stream_begin(struct http_response *resp, int status)
-{
+int http_stream_begin(struct http_response *resp, int status) {
 	resp->status = status;
 	resp->streaming = 1;
 	return write_head(resp, status, -1);
 }
 
-int http_stream_write(struct http_response *resp, const void *data, size_t len)
-{
+int http_stream_write(struct http_response *resp, const void *data, size_t len) {
 	if (len > 0 && FCGX_PutStr(data, (int)len, resp->out) != (int)len) {
-		return -1;	// the client went away
+		return -1; // the client went away
 	}
 	resp->streamed_bytes += len;
 	return 0;
 }
 
-static void send_response(struct http_response *resp)
-{
+static void send_response(struct http_response *resp) {
 	if (write_head(resp, resp->status, (long)resp->body.len) == 0 && resp->body.len > 0) {
 		FCGX_PutStr(resp->body.data, (int)resp->body.len, resp->out);
 	}
 }
 
-static const char *public_message(const struct err *err, int status)
-{
+static const char *public_message(const struct err *err, int status) {
 	// 500 is a bug or a database error: its detail is for the log, not the caller
 	if (status == 500 || err->msg[0] == '\0') {
 		return status >= 500 ? "internal error" : reason(status);
@@ -310,8 +312,7 @@ static const char *public_message(const struct err *err, int status)
 	return err->msg;
 }
 
-static void render_error(struct http_request *req, struct http_response *resp)
-{
+static void render_error(struct http_request *req, struct http_response *resp) {
 	struct json_object *obj = json_object_new_object();
 	const char *code = req->err.code[0] != '\0' ? req->err.code : "error";
 
@@ -321,8 +322,7 @@ static void render_error(struct http_request *req, struct http_response *resp)
 	http_respond_json(resp, resp->status, obj);
 }
 
-static char **copy_env(struct arena *arena, char **env)
-{
+static char **copy_env(struct arena *arena, char **env) {
 	size_t n = 0;
 	char **copy;
 
@@ -337,15 +337,14 @@ static char **copy_env(struct arena *arena, char **env)
 	return copy;
 }
 
-static const char *param_or(struct http_request *req, const char *name, const char *fallback)
-{
+static const char *param_or(struct http_request *req, const char *name, const char *fallback) {
 	const char *v = http_param(req, name);
 
 	return v != NULL ? v : fallback;
 }
 
-static void init_request(struct http_request *req, const struct http_server *srv, FCGX_Request *fx)
-{
+static void init_request(struct http_request *req, const struct http_server *srv,
+			 FCGX_Request *fx) {
 	const char *uri;
 	const char *q;
 	size_t prefix_len = strlen(FUNCTIONS_PREFIX) + strlen(srv->function);
@@ -361,15 +360,15 @@ static void init_request(struct http_request *req, const struct http_server *srv
 	req->path = q != NULL ? arena_strndup(req->arena, uri, (size_t)(q - uri)) : uri;
 	req->subpath = "";
 	if (strncmp(req->path, FUNCTIONS_PREFIX, strlen(FUNCTIONS_PREFIX)) == 0 &&
-	    strncmp(req->path + strlen(FUNCTIONS_PREFIX), srv->function, strlen(srv->function)) == 0) {
+	    strncmp(req->path + strlen(FUNCTIONS_PREFIX), srv->function, strlen(srv->function)) ==
+		    0) {
 		req->subpath = req->path + prefix_len;
 	}
 	log_set_request_id(req->request_id);
 }
 
 // Reads the declared body; returns 0, or the status to answer with.
-static int read_body(struct http_request *req, const struct http_server *srv, FCGX_Stream *in)
-{
+static int read_body(struct http_request *req, const struct http_server *srv, FCGX_Stream *in) {
 	const char *cl = http_param(req, "CONTENT_LENGTH");
 	char *end = NULL;
 	long long len = 0;
@@ -391,7 +390,8 @@ static int read_body(struct http_request *req, const struct http_server *srv, FC
 	while (got < (size_t)len) {
 		int n = FCGX_GetStr(body + got, (int)((size_t)len - got), in);
 		if (n <= 0) {
-			return http_fail(req, 400, "bad_request", "body shorter than Content-Length");
+			return http_fail(req, 400, "bad_request",
+					 "body shorter than Content-Length");
 		}
 		got += (size_t)n;
 	}
@@ -401,8 +401,7 @@ static int read_body(struct http_request *req, const struct http_server *srv, FC
 	return 0;
 }
 
-static void record_metrics(int status, double ms)
-{
+static void record_metrics(int status, double ms) {
 	int cls = status / 100;
 
 	metrics.by_status[cls >= 1 && cls <= 5 ? cls : 0]++;
@@ -417,42 +416,42 @@ static void record_metrics(int status, double ms)
 }
 
 void http_metrics_set_extra(void (*render)(struct buf *out, const char *function, void *ctx),
-			    void *ctx)
-{
+			    void *ctx) {
 	metrics.extra = render;
 	metrics.extra_ctx = ctx;
 }
 
-static void metrics_render(struct buf *out, const char *function)
-{
+static void metrics_render(struct buf *out, const char *function) {
 	long cumulative = 0;
 	int rc = 0;
 
 	rc |= buf_printf(out, "# TYPE callbridge_requests_total counter\n");
 	for (int cls = 1; cls <= 5; cls++) {
-		rc |= buf_printf(out, "callbridge_requests_total{function=\"%s\",code=\"%dxx\"} %ld\n",
+		rc |= buf_printf(out,
+				 "callbridge_requests_total{function=\"%s\",code=\"%dxx\"} %ld\n",
 				 function, cls, metrics.by_status[cls]);
 	}
 	rc |= buf_printf(out, "# TYPE callbridge_request_duration_ms histogram\n");
 	for (size_t i = 0; i < NBOUNDS; i++) {
 		cumulative += metrics.latency_buckets[i];
-		rc |= buf_printf(out, "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"%g\"} %ld\n",
+		rc |= buf_printf(out,
+				 "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"%g\"} %ld\n",
 				 function, latency_bounds_ms[i], cumulative);
 	}
-	rc |= buf_printf(out, "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"+Inf\"} %ld\n",
+	rc |= buf_printf(out,
+			 "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"+Inf\"} %ld\n",
 			 function, metrics.latency_count);
-	rc |= buf_printf(out, "callbridge_request_duration_ms_sum{function=\"%s\"} %.3f\n", function,
-			 metrics.latency_sum_ms);
-	rc |= buf_printf(out, "callbridge_request_duration_ms_count{function=\"%s\"} %ld\n", function,
-			 metrics.latency_count);
+	rc |= buf_printf(out, "callbridge_request_duration_ms_sum{function=\"%s\"} %.3f\n",
+			 function, metrics.latency_sum_ms);
+	rc |= buf_printf(out, "callbridge_request_duration_ms_count{function=\"%s\"} %ld\n",
+			 function, metrics.latency_count);
 	if (rc == 0 && metrics.extra != NULL) {
 		metrics.extra(out, function, metrics.extra_ctx);
 	}
 }
 
 static int dispatch(const struct http_server *srv, struct http_request *req,
-		    struct http_response *resp)
-{
+		    struct http_response *resp) {
 	const char *internal = http_param(req, "CALLBRIDGE_METRICS");
 
 	if (internal != NULL && strcmp(internal, "1") == 0) {
@@ -468,8 +467,7 @@ static int dispatch(const struct http_server *srv, struct http_request *req,
 	return srv->handler(srv->ctx, req, resp);
 }
 
-static double elapsed_ms(const struct timespec *start)
-{
+static double elapsed_ms(const struct timespec *start) {
 	struct timespec now;
 
 	clock_gettime(CLOCK_MONOTONIC, &now);
@@ -478,8 +476,7 @@ static double elapsed_ms(const struct timespec *start)
 }
 
 static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct arena *arena,
-		       struct http_response *resp)
-{
+		       struct http_response *resp) {
 	struct http_request req = {.arena = arena};
 	struct timespec start;
 	double ms;
@@ -496,7 +493,8 @@ static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct a
 	init_request(&req, srv, fx);
 	// a NUL smuggled in as %00 would make a parameter look absent and drop its filter
 	status = strcasestr(req.query, "%00") != NULL
-			 ? http_fail(&req, 400, "bad_request", "the query string contains a NUL byte")
+			 ? http_fail(&req, 400, "bad_request",
+				     "the query string contains a NUL byte")
 			 : read_body(&req, srv, fx->in);
 	if (status == 0) {
 		status = dispatch(srv, &req, resp);
@@ -527,15 +525,14 @@ static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct a
 	log_set_request_id(NULL);
 }
 
-int http_serve(const struct http_server *srv)
-{
+int http_serve(const struct http_server *srv) {
 	FCGX_Request fx;
 	struct arena *arena = arena_create();
 	struct http_response resp = {.cors_origin = srv->cors_origin};
 	struct sigaction sa;
 
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop;	// no SA_RESTART: accept() must return so the loop can end
+	sa.sa_handler = on_stop; // no SA_RESTART: accept() must return so the loop can end
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	// SIGUSR1 is multiwatch's graceful-stop signal, which it sends its workers when it is told

@@ -12,29 +12,29 @@ struct arena;
 struct json_object;
 
 struct http_request {
-	struct arena *arena;	/* per-request memory, reset after the response */
-	struct err err;		/* rendered as the JSON error when the handler fails */
-	const char *function;	/* this executable's function name */
+	struct arena *arena;  /* per-request memory, reset after the response */
+	struct err err;	      /* rendered as the JSON error when the handler fails */
+	const char *function; /* this executable's function name */
 	const char *method;
-	const char *path;	/* URI path without the query */
-	const char *subpath;	/* what follows /functions/v1/<function>, "" if nothing */
-	const char *query;	/* raw query string, "" if none */
+	const char *path;    /* URI path without the query */
+	const char *subpath; /* what follows /functions/v1/<function>, "" if nothing */
+	const char *query;   /* raw query string, "" if none */
 	const char *request_id;
-	const char *body;	/* NUL-terminated copy, body_len bytes (may contain NULs) */
+	const char *body; /* NUL-terminated copy, body_len bytes (may contain NULs) */
 	size_t body_len;
-	char **env;		/* FastCGI params, arena copies */
-	void *fcgx;		/* the libfcgi request: private to http.c */
+	char **env; /* FastCGI params, arena copies */
+	void *fcgx; /* the libfcgi request: private to http.c */
 };
 
 struct http_response {
 	int status;
-	const char *content_type;	/* default application/json */
-	struct buf headers;		/* extra "Name: value\r\n" lines */
+	const char *content_type; /* default application/json */
+	struct buf headers;	  /* extra "Name: value\r\n" lines */
 	struct buf body;
-	int streaming;			/* headers already sent by http_stream_begin */
+	int streaming; /* headers already sent by http_stream_begin */
 	size_t streamed_bytes;
 	const char *cors_origin;
-	void *out;			/* FCGX_Stream: private to http.c */
+	void *out; /* FCGX_Stream: private to http.c */
 };
 
 /* The function a handler implements: returns the HTTP status. On failure it returns
@@ -42,7 +42,7 @@ struct http_response {
 typedef int (*http_handler_fn)(void *ctx, struct http_request *req, struct http_response *resp);
 
 struct http_server {
-	const char *function;	/* name, e.g. "retell-webhook" */
+	const char *function; /* name, e.g. "retell-webhook" */
 	int listen_fd;
 	size_t max_body;
 	const char *cors_origin;

@@ -25,16 +25,14 @@ struct transfer {
 	int too_large;
 };
 
-int64_t httpc_now_ms(void)
-{
+int64_t httpc_now_ms(void) {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-struct httpc *httpc_create(const struct httpc_options *opts)
-{
+struct httpc *httpc_create(const struct httpc_options *opts) {
 	struct httpc *c = calloc(1, sizeof(*c));
 
 	if (c == NULL) {
@@ -46,8 +44,7 @@ struct httpc *httpc_create(const struct httpc_options *opts)
 	return c;
 }
 
-void httpc_destroy(struct httpc *c)
-{
+void httpc_destroy(struct httpc *c) {
 	if (c == NULL) {
 		return;
 	}
@@ -55,19 +52,16 @@ void httpc_destroy(struct httpc *c)
 	free(c);
 }
 
-void httpc_response_finish(struct httpc_response *resp)
-{
+void httpc_response_finish(struct httpc_response *resp) {
 	buf_finish(&resp->body);
 }
 
-const struct httpc_counters *httpc_counters(const struct httpc *c)
-{
+const struct httpc_counters *httpc_counters(const struct httpc *c) {
 	return &c->counters;
 }
 
 int httpc_status_error(long status, const char *rejected_code, const char *rejected_msg,
-		       struct err *err)
-{
+		       struct err *err) {
 	if (status == 401 || status == 403) {
 		return err_set(err, 422, rejected_code, "%s", rejected_msg);
 	}
@@ -79,29 +73,28 @@ int httpc_status_error(long status, const char *rejected_code, const char *rejec
 			       "provider rate limit reached; retry in a minute");
 	}
 	if (status >= 500) {
-		return err_set(err, 502, "provider_error", "provider error (%ld); retry later", status);
+		return err_set(err, 502, "provider_error", "provider error (%ld); retry later",
+			       status);
 	}
 	return err_set(err, 502, "provider_error", "provider refused the request (%ld)", status);
 }
 
-const char *httpc_escape(struct arena *arena, const char *s)
-{
+const char *httpc_escape(struct arena *arena, const char *s) {
 	char *e = curl_easy_escape(NULL, s, 0);
 	const char *out;
 
 	if (e == NULL) {
-		abort();	// only an allocation failure makes curl refuse
+		abort(); // only an allocation failure makes curl refuse
 	}
 	out = arena_strdup(arena, e);
 	curl_free(e);
 	return out;
 }
 
-int httpc_url_allowed(const char *url)
-{
+int httpc_url_allowed(const char *url) {
 	static const char *const loopback[] = {"http://127.0.0.1:", "http://127.0.0.1/",
 					       "http://localhost:", "http://localhost/",
-					       "http://[::1]:", "http://[::1]/"};
+					       "http://[::1]:",	    "http://[::1]/"};
 
 	if (strncmp(url, "https://", 8) == 0) {
 		return 1;
@@ -114,8 +107,7 @@ int httpc_url_allowed(const char *url)
 	return 0;
 }
 
-long httpc_parse_retry_after(const char *value, int64_t now_s)
-{
+long httpc_parse_retry_after(const char *value, int64_t now_s) {
 	char *end = NULL;
 	long secs;
 	time_t when;
@@ -134,13 +126,13 @@ long httpc_parse_retry_after(const char *value, int64_t now_s)
 	return when > now_s ? (long)(when - now_s) * 1000 : 0;
 }
 
-long httpc_backoff_ms(const struct httpc_options *opts, int attempt, long retry_after_ms)
-{
+long httpc_backoff_ms(const struct httpc_options *opts, int attempt, long retry_after_ms) {
 	long ceiling = opts->backoff_base_ms;
 	uint32_t r = 0;
 
 	if (retry_after_ms >= 0) {
-		return retry_after_ms < opts->backoff_max_ms ? retry_after_ms : opts->backoff_max_ms;
+		return retry_after_ms < opts->backoff_max_ms ? retry_after_ms
+							     : opts->backoff_max_ms;
 	}
 	for (int i = 1; i < attempt && ceiling < opts->backoff_max_ms; i++) {
 		ceiling *= 2;
@@ -155,8 +147,7 @@ long httpc_backoff_ms(const struct httpc_options *opts, int attempt, long retry_
 	return (long)(r % (uint32_t)(ceiling + 1));
 }
 
-static size_t on_body(char *data, size_t size, size_t n, void *ud)
-{
+static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 	struct transfer *t = ud;
 
 	if (buf_append(t->body, data, size * n) < 0) {
@@ -166,8 +157,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-static size_t on_header(char *line, size_t size, size_t n, void *ud)
-{
+static size_t on_header(char *line, size_t size, size_t n, void *ud) {
 	struct transfer *t = ud;
 	size_t len = size * n;
 	char value[128];
@@ -181,8 +171,7 @@ static size_t on_header(char *line, size_t size, size_t n, void *ud)
 	return len;
 }
 
-static struct curl_slist *make_headers(const char *const *headers)
-{
+static struct curl_slist *make_headers(const char *const *headers) {
 	struct curl_slist *list = NULL;
 
 	for (; headers != NULL && *headers != NULL; headers++) {
@@ -196,8 +185,7 @@ static struct curl_slist *make_headers(const char *const *headers)
 	return curl_slist_append(list, "Expect:");
 }
 
-static void start_curl(struct httpc *c)
-{
+static void start_curl(struct httpc *c) {
 	if (c->easy == NULL) {
 		curl_global_init(CURL_GLOBAL_DEFAULT);
 		c->easy = curl_easy_init();
@@ -207,8 +195,7 @@ static void start_curl(struct httpc *c)
 	}
 }
 
-static void setup(struct httpc *c, const char *method, const char *url, struct curl_slist *hdrs)
-{
+static void setup(struct httpc *c, const char *method, const char *url, struct curl_slist *hdrs) {
 	CURL *e;
 
 	start_curl(c);
@@ -230,8 +217,7 @@ static void setup(struct httpc *c, const char *method, const char *url, struct c
 
 // One attempt; returns 1 when it should be retried, 0 when final, -1 on a final error.
 static int attempt(struct httpc *c, const struct httpc_request *req, struct curl_slist *hdrs,
-		   struct httpc_response *resp, long *retry_after_ms, struct err *err)
-{
+		   struct httpc_response *resp, long *retry_after_ms, struct err *err) {
 	struct transfer t = {&resp->body, -1, 0};
 	CURLcode rc;
 
@@ -267,8 +253,7 @@ static int attempt(struct httpc *c, const struct httpc_request *req, struct curl
 }
 
 int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_response *resp,
-	     struct err *err)
-{
+	     struct err *err) {
 	struct curl_slist *hdrs = NULL;
 	struct err last = {0};
 	long retry_after_ms = -1;
@@ -305,8 +290,9 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 	}
 	if (rc < 0) {
 		c->counters.failures++;
-		err_set(err, last.status != 0 ? last.status : 502, last.status != 0 ? last.code : "upstream_error",
-			"%s", last.status != 0 ? last.msg : "provider error");
+		err_set(err, last.status != 0 ? last.status : 502,
+			last.status != 0 ? last.code : "upstream_error", "%s",
+			last.status != 0 ? last.msg : "provider error");
 	}
 	curl_slist_free_all(hdrs);
 	return rc;
@@ -318,23 +304,20 @@ struct stream_ctx {
 	void *ctx;
 };
 
-static size_t stream_header(char *line, size_t size, size_t n, void *ud)
-{
+static size_t stream_header(char *line, size_t size, size_t n, void *ud) {
 	struct stream_ctx *s = ud;
 
 	return s->on_header(s->ctx, line, size * n) < 0 ? 0 : size * n;
 }
 
-static size_t stream_body(char *data, size_t size, size_t n, void *ud)
-{
+static size_t stream_body(char *data, size_t size, size_t n, void *ud) {
 	struct stream_ctx *s = ud;
 
 	return s->on_body(s->ctx, data, size * n) < 0 ? 0 : size * n;
 }
 
 long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
-		  httpc_header_fn on_header, httpc_body_fn on_body, void *ctx, struct err *err)
-{
+		  httpc_header_fn on_header, httpc_body_fn on_body, void *ctx, struct err *err) {
 	struct stream_ctx s = {on_header, on_body, ctx};
 	struct curl_slist *hdrs = NULL;
 	long status = -1;
@@ -375,8 +358,7 @@ struct batch_slot {
 
 // Starts item on a free slot's handle.
 static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
-			struct httpc_batch_item *item, struct curl_slist *hdrs)
-{
+			struct httpc_batch_item *item, struct curl_slist *hdrs) {
 	CURL *e = slot->easy;
 
 	slot->item = item;
@@ -406,8 +388,7 @@ static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
 }
 
 // Judges a finished transfer: 1 = retry it, 0 = final.
-static int batch_finish(struct batch_slot *slot, CURLcode rc, long *retry_after_ms)
-{
+static int batch_finish(struct batch_slot *slot, CURLcode rc, long *retry_after_ms) {
 	struct httpc_batch_item *item = slot->item;
 
 	err_clear(&item->err);
@@ -416,7 +397,8 @@ static int batch_finish(struct batch_slot *slot, CURLcode rc, long *retry_after_
 		*retry_after_ms = slot->t.retry_after_ms;
 	}
 	if (slot->t.too_large) {
-		err_set(&item->err, 502, "upstream_too_large", "provider answer exceeds the size limit");
+		err_set(&item->err, 502, "upstream_too_large",
+			"provider answer exceeds the size limit");
 		return 0;
 	}
 	if (rc == CURLE_OPERATION_TIMEDOUT) {
@@ -435,8 +417,7 @@ static int batch_finish(struct batch_slot *slot, CURLcode rc, long *retry_after_
 // Runs one round over the pending items; those to retry are moved to the front of pending.
 static size_t batch_round(struct httpc *c, CURLM *multi, struct batch_slot *slots, int nslots,
 			  struct httpc_batch_item **pending, size_t npending,
-			  struct curl_slist *hdrs, long *retry_after_ms)
-{
+			  struct curl_slist *hdrs, long *retry_after_ms) {
 	size_t next = 0;
 	size_t nretry = 0;
 	int active = 0;
@@ -474,8 +455,7 @@ static size_t batch_round(struct httpc *c, CURLM *multi, struct batch_slot *slot
 }
 
 int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_batch_item *items,
-		    size_t n, int concurrency, int64_t deadline_ms, int *retries)
-{
+		    size_t n, int concurrency, int64_t deadline_ms, int *retries) {
 	CURLM *multi = NULL;
 	struct curl_slist *hdrs = make_headers(headers);
 	struct batch_slot *slots = calloc((size_t)concurrency, sizeof(*slots));

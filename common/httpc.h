@@ -23,18 +23,18 @@ struct httpc_options {
 };
 
 struct httpc_request {
-	const char *method;		/* "GET", "POST", ... */
-	const char *url;		/* https, or http to a loopback host (tests) */
-	const char *const *headers;	/* NULL-terminated "Name: value" lines, may be NULL */
-	const char *body;		/* may be NULL */
+	const char *method;	    /* "GET", "POST", ... */
+	const char *url;	    /* https, or http to a loopback host (tests) */
+	const char *const *headers; /* NULL-terminated "Name: value" lines, may be NULL */
+	const char *body;	    /* may be NULL */
 	size_t body_len;
-	int64_t deadline_ms;		/* monotonic ms after which no retry starts; 0 = none */
+	int64_t deadline_ms; /* monotonic ms after which no retry starts; 0 = none */
 };
 
 struct httpc_response {
-	long status;		/* final HTTP status */
-	struct buf body;	/* owned: release with httpc_response_finish */
-	int retries;		/* attempts beyond the first */
+	long status;	 /* final HTTP status */
+	struct buf body; /* owned: release with httpc_response_finish */
+	int retries;	 /* attempts beyond the first */
 };
 
 struct httpc_counters {
@@ -67,10 +67,10 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
  * Retry-After). Every item ends with status set (final HTTP status) or err set; returns the
  * number of items that got an HTTP answer. */
 struct httpc_batch_item {
-	const char *url;	/* in */
-	long status;		/* out: final HTTP status, 0 when err is set */
-	struct buf body;	/* out: owned; release with buf_finish */
-	struct err err;		/* out: transport failure */
+	const char *url; /* in */
+	long status;	 /* out: final HTTP status, 0 when err is set */
+	struct buf body; /* out: owned; release with buf_finish */
+	struct err err;	 /* out: transport failure */
 };
 int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_batch_item *items,
 		    size_t n, int concurrency, int64_t deadline_ms, int *retries);

@@ -12,19 +12,22 @@
 #include "common/log.h"
 #include "common/retell.h"
 
+// clang-format off
 #define INBOX_INSERT                                                                          \
 	"INSERT INTO webhook_inbox (provider, event, call_id, provider_agent_id, user_id, body," \
 	" signature_ts, status, applied_at) VALUES ('retell', $%d, $%d, $%d, $%d::uuid, $%d,"    \
 	" $%d::bigint, $%d, CASE WHEN $%d = 'applied' THEN now() END)"
+// clang-format on
+// clang-format off
 #define AUDIT_INSERT                                                                           \
 	"INSERT INTO key_usage_audit (user_id, service, actor_kind, purpose, function_name,"    \
 	" request_id) VALUES ($%d::uuid, 'retell', 'provider', 'verify webhook signature', $%d, $%d)"
+// clang-format on
 
 static const char *const outcome_names[] = {"applied", "unassigned", "ignored"};
 
 // The applying form: upsert, inbox and audit as one statement (one round trip, one snapshot).
-const char *inbox_apply_sql(void)
-{
+const char *inbox_apply_sql(void) {
 	static char sql[8192];
 
 	if (sql[0] == '\0') {
@@ -38,20 +41,20 @@ const char *inbox_apply_sql(void)
 	return sql;
 }
 
-static const char *record_sql(void)
-{
+static const char *record_sql(void) {
 	static char sql[1024];
 
 	if (sql[0] == '\0') {
-		snprintf(sql, sizeof(sql), "WITH inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
-			 " SELECT 1", 1, 2, 3, 4, 5, 6, 7, 7, 4, 8, 9);
+		snprintf(sql, sizeof(sql),
+			 "WITH inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
+			 " SELECT 1",
+			 1, 2, 3, 4, 5, 6, 7, 7, 4, 8, 9);
 	}
 	return sql;
 }
 
 int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox_delivery *in,
-			enum inbox_outcome *outcome, struct calls_result *result, struct err *err)
-{
+			enum inbox_outcome *outcome, struct calls_result *result, struct err *err) {
 	const struct retell_delivery *d = in->delivery;
 	const char *params[CALLS_UPSERT_NPARAMS + 9];
 	const char **tail = params;
@@ -59,7 +62,9 @@ int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox
 	struct db_rows rows;
 
 	memset(result, 0, sizeof(*result));
-	*outcome = !d->has_call ? INBOX_IGNORED : in->agent_uuid == NULL ? INBOX_UNASSIGNED : INBOX_APPLIED;
+	*outcome = !d->has_call		    ? INBOX_IGNORED
+		   : in->agent_uuid == NULL ? INBOX_UNASSIGNED
+					    : INBOX_APPLIED;
 	if (*outcome == INBOX_APPLIED) {
 		calls_upsert_params(arena, &d->rec, in->user_id, in->agent_uuid, params);
 		tail = params + CALLS_UPSERT_NPARAMS;
@@ -75,9 +80,11 @@ int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox
 	tail[7] = app->name;
 	tail[8] = in->request_id;
 	if (*outcome != INBOX_APPLIED) {
-		return db_exec(app->db, arena, "inbox_record", record_sql(), nparams, params, NULL, err);
+		return db_exec(app->db, arena, "inbox_record", record_sql(), nparams, params, NULL,
+			       err);
 	}
-	if (db_exec(app->db, arena, "inbox_apply", inbox_apply_sql(), nparams, params, &rows, err) < 0) {
+	if (db_exec(app->db, arena, "inbox_apply", inbox_apply_sql(), nparams, params, &rows, err) <
+	    0) {
 		return -1;
 	}
 	result->inserted = rows.nrows == 1 && strcmp(db_get(&rows, 0, "inserted"), "t") == 0;
@@ -86,8 +93,7 @@ int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox
 }
 
 static int apply_one(struct app *app, struct arena *arena, const char *id, const char *body,
-		     const char *user_id, const char *agent_uuid, struct err *err)
-{
+		     const char *user_id, const char *agent_uuid, struct err *err) {
 	struct retell_delivery d;
 	struct json_object *root = NULL;
 	struct calls_result result;
@@ -113,8 +119,7 @@ done:
 
 int inbox_apply_assigned(struct app *app, struct arena *arena, const char *user_id,
 			 const char *retell_agent_id, const char *agent_uuid, int *applied,
-			 struct err *err)
-{
+			 struct err *err) {
 	const char *params[] = {retell_agent_id, user_id};
 	struct db_rows rows;
 

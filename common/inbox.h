@@ -20,8 +20,8 @@ struct inbox_delivery {
 	const char *body;
 	size_t body_len;
 	int64_t signature_ts;
-	const char *user_id;		/* owner of the key that verified it */
-	const char *agent_uuid;		/* our agent id when assigned to user_id, else NULL */
+	const char *user_id;	/* owner of the key that verified it */
+	const char *agent_uuid; /* our agent id when assigned to user_id, else NULL */
 	const char *request_id;
 };
 

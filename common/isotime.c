@@ -6,8 +6,7 @@
 
 #include "common/arena.h"
 
-static int read_digits(const char **p, int n, int *out)
-{
+static int read_digits(const char **p, int n, int *out) {
 	int v = 0;
 
 	for (int i = 0; i < n; i++) {
@@ -21,8 +20,7 @@ static int read_digits(const char **p, int n, int *out)
 	return 0;
 }
 
-static int expect(const char **p, char c)
-{
+static int expect(const char **p, char c) {
 	if (**p != c) {
 		return -1;
 	}
@@ -30,8 +28,7 @@ static int expect(const char **p, char c)
 	return 0;
 }
 
-static int days_in_month(int year, int month)
-{
+static int days_in_month(int year, int month) {
 	static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	int leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
 
@@ -39,8 +36,7 @@ static int days_in_month(int year, int month)
 }
 
 // Hinnant's days_from_civil: days since 1970-01-01 in the proleptic Gregorian calendar.
-static int64_t days_from_civil(int y, int m, int d)
-{
+static int64_t days_from_civil(int y, int m, int d) {
 	y -= m <= 2;
 	int64_t era = (y >= 0 ? y : y - 399) / 400;
 	int64_t yoe = y - era * 400;
@@ -50,8 +46,7 @@ static int64_t days_from_civil(int y, int m, int d)
 	return era * 146097 + doe - 719468;
 }
 
-static int parse_time(const char **p, struct isotime *t)
-{
+static int parse_time(const char **p, struct isotime *t) {
 	if (read_digits(p, 2, &t->hour) < 0 || expect(p, ':') < 0 ||
 	    read_digits(p, 2, &t->minute) < 0) {
 		return -1;
@@ -79,8 +74,7 @@ static int parse_time(const char **p, struct isotime *t)
 
 // A zone after the time: Z, +-HH, +-HHMM or +-HH:MM. A space stands for '+' because an
 // unencoded '+' in a query string arrives decoded as a space.
-static int parse_zone(const char **p, struct isotime *t)
-{
+static int parse_zone(const char **p, struct isotime *t) {
 	int sign;
 	int hours;
 	int minutes = 0;
@@ -98,7 +92,7 @@ static int parse_zone(const char **p, struct isotime *t)
 		return -1;
 	}
 	if (**p != '\0') {
-		(void)expect(p, ':');	// +HH:MM and +HHMM are both ISO 8601
+		(void)expect(p, ':'); // +HH:MM and +HHMM are both ISO 8601
 		if (read_digits(p, 2, &minutes) < 0) {
 			return -1;
 		}
@@ -110,8 +104,7 @@ static int parse_zone(const char **p, struct isotime *t)
 	return 0;
 }
 
-int isotime_parse(const char *s, struct isotime *t)
-{
+int isotime_parse(const char *s, struct isotime *t) {
 	const char *p = s;
 
 	memset(t, 0, sizeof(*t));
@@ -134,16 +127,14 @@ int isotime_parse(const char *s, struct isotime *t)
 	return 0;
 }
 
-int64_t isotime_micros(const struct isotime *t)
-{
+int64_t isotime_micros(const struct isotime *t) {
 	int64_t secs = days_from_civil(t->year, t->month, t->day) * 86400 + t->hour * 3600 +
 		       t->minute * 60 + t->second - (int64_t)t->offset_min * 60;
 
 	return secs * 1000000 + t->micros;
 }
 
-char *isotime_format(struct arena *arena, const struct isotime *t)
-{
+char *isotime_format(struct arena *arena, const struct isotime *t) {
 	int off = t->offset_min < 0 ? -t->offset_min : t->offset_min;
 
 	return arena_printf(arena, "%04d-%02d-%02dT%02d:%02d:%02d.%06ld%c%02d:%02d", t->year,

@@ -12,7 +12,7 @@ struct arena;
 struct isotime {
 	int year, month, day, hour, minute, second;
 	long micros;
-	int offset_min;	/* east of UTC */
+	int offset_min; /* east of UTC */
 };
 
 /* Parses a date (YYYY-MM-DD, midnight) or a date and time: T, t or a space, HH:MM[:SS[.f]]

@@ -5,8 +5,7 @@
 
 #include <json-c/json_tokener.h>
 
-struct json_object *jsonh_parse(const char *data, size_t len, int max_depth, struct err *err)
-{
+struct json_object *jsonh_parse(const char *data, size_t len, int max_depth, struct err *err) {
 	struct json_tokener *tok = json_tokener_new_ex(max_depth);
 	struct json_object *obj = NULL;
 	enum json_tokener_error jerr;
@@ -51,13 +50,13 @@ done:
 }
 
 static int member(struct json_object *obj, const char *key, int required, struct json_object **out,
-		  struct err *err)
-{
+		  struct err *err) {
 	*out = NULL;
 	if (obj == NULL || !json_object_is_type(obj, json_type_object)) {
 		return err_set(err, 400, "bad_request", "expected a JSON object");
 	}
-	if (!json_object_object_get_ex(obj, key, out) || json_object_is_type(*out, json_type_null)) {
+	if (!json_object_object_get_ex(obj, key, out) ||
+	    json_object_is_type(*out, json_type_null)) {
 		*out = NULL;
 		if (required) {
 			return err_set(err, 400, "missing_field", "missing field: %s", key);
@@ -67,8 +66,7 @@ static int member(struct json_object *obj, const char *key, int required, struct
 }
 
 int jsonh_get_string(struct json_object *obj, const char *key, int required, const char **out,
-		     struct err *err)
-{
+		     struct err *err) {
 	struct json_object *v;
 
 	*out = NULL;
@@ -90,8 +88,7 @@ int jsonh_get_string(struct json_object *obj, const char *key, int required, con
 }
 
 int jsonh_get_int64(struct json_object *obj, const char *key, int required, int64_t fallback,
-		    int64_t *out, struct err *err)
-{
+		    int64_t *out, struct err *err) {
 	struct json_object *v;
 
 	*out = fallback;
@@ -104,7 +101,8 @@ int jsonh_get_int64(struct json_object *obj, const char *key, int required, int6
 	if (json_object_is_type(v, json_type_double)) {
 		double d = json_object_get_double(v);
 		// integral doubles (1.5e3) are fine; fractions and out-of-range values are not. The
-		// range check comes first: casting a double outside int64 (1e300, inf) is undefined.
+		// range check comes first: casting a double outside int64 (1e300, inf) is
+		// undefined.
 		if (!(d >= -9.0e15 && d <= 9.0e15) || d != (double)(int64_t)d) {
 			return err_set(err, 400, "bad_field", "field %s must be an integer", key);
 		}
@@ -124,8 +122,7 @@ int jsonh_get_int64(struct json_object *obj, const char *key, int required, int6
 }
 
 int jsonh_get_bool(struct json_object *obj, const char *key, int required, int *out,
-		   struct err *err)
-{
+		   struct err *err) {
 	struct json_object *v;
 
 	*out = -1;
@@ -143,8 +140,7 @@ int jsonh_get_bool(struct json_object *obj, const char *key, int required, int *
 }
 
 int jsonh_get_typed(struct json_object *obj, const char *key, int required, int type,
-		    struct json_object **out, struct err *err)
-{
+		    struct json_object **out, struct err *err) {
 	if (member(obj, key, required, out, err) < 0) {
 		return -1;
 	}
@@ -156,28 +152,24 @@ int jsonh_get_typed(struct json_object *obj, const char *key, int required, int 
 	return 0;
 }
 
-const char *jsonh_to_string(struct json_object *obj)
-{
-	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE);
+const char *jsonh_to_string(struct json_object *obj) {
+	return json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PLAIN |
+							   JSON_C_TO_STRING_NOSLASHESCAPE);
 }
 
-void jsonh_add_string(struct json_object *obj, const char *key, const char *value)
-{
+void jsonh_add_string(struct json_object *obj, const char *key, const char *value) {
 	json_object_object_add(obj, key, value != NULL ? json_object_new_string(value) : NULL);
 }
 
-void jsonh_add_int64(struct json_object *obj, const char *key, int64_t value)
-{
+void jsonh_add_int64(struct json_object *obj, const char *key, int64_t value) {
 	json_object_object_add(obj, key, json_object_new_int64(value));
 }
 
-void jsonh_add_bool(struct json_object *obj, const char *key, int value)
-{
+void jsonh_add_bool(struct json_object *obj, const char *key, int value) {
 	json_object_object_add(obj, key, json_object_new_boolean(value));
 }
 
-void jsonh_add_raw(struct json_object *obj, const char *key, const char *json_text)
-{
+void jsonh_add_raw(struct json_object *obj, const char *key, const char *json_text) {
 	struct json_object *v = json_text != NULL ? json_tokener_parse(json_text) : NULL;
 
 	json_object_object_add(obj, key, v);

@@ -31,8 +31,7 @@ struct jwt_keys {
 	struct jwk keys[MAX_JWKS];
 };
 
-static BIGNUM *b64_bn(struct arena *arena, struct json_object *jwk, const char *name)
-{
+static BIGNUM *b64_bn(struct arena *arena, struct json_object *jwk, const char *name) {
 	const char *s = NULL;
 	uint8_t *bytes = NULL;
 	size_t len = 0;
@@ -45,8 +44,7 @@ static BIGNUM *b64_bn(struct arena *arena, struct json_object *jwk, const char *
 	return BN_bin2bn(bytes, (int)len, NULL);
 }
 
-static EVP_PKEY *rsa_from_jwk(struct arena *arena, struct json_object *jwk)
-{
+static EVP_PKEY *rsa_from_jwk(struct arena *arena, struct json_object *jwk) {
 	BIGNUM *n = b64_bn(arena, jwk, "n");
 	BIGNUM *e = b64_bn(arena, jwk, "e");
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
@@ -70,8 +68,7 @@ static EVP_PKEY *rsa_from_jwk(struct arena *arena, struct json_object *jwk)
 	return pkey;
 }
 
-static EVP_PKEY *ec_from_jwk(struct arena *arena, struct json_object *jwk)
-{
+static EVP_PKEY *ec_from_jwk(struct arena *arena, struct json_object *jwk) {
 	const char *xs = NULL;
 	const char *ys = NULL;
 	const char *crv = NULL;
@@ -95,8 +92,10 @@ static EVP_PKEY *ec_from_jwk(struct arena *arena, struct json_object *jwk)
 	point[0] = 0x04;
 	memcpy(point + 1, x, 32);
 	memcpy(point + 33, y, 32);
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME, (char *)"prime256v1", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)"prime256v1", 0);
+	params[1] =
+		OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY, point, sizeof(point));
 	params[2] = OSSL_PARAM_construct_end();
 	ctx = EVP_PKEY_CTX_new_from_name(NULL, "EC", NULL);
 	if (ctx == NULL || EVP_PKEY_fromdata_init(ctx) <= 0 ||
@@ -107,8 +106,7 @@ static EVP_PKEY *ec_from_jwk(struct arena *arena, struct json_object *jwk)
 	return pkey;
 }
 
-static int load_jwks(struct jwt_keys *keys, const char *path, struct err *err)
-{
+static int load_jwks(struct jwt_keys *keys, const char *path, struct err *err) {
 	struct json_object *root = json_object_from_file(path);
 	struct json_object *list = NULL;
 	struct arena *arena = arena_create();
@@ -129,10 +127,11 @@ static int load_jwks(struct jwt_keys *keys, const char *path, struct err *err)
 			goto done;
 		}
 		k->is_ec = strcmp(kty, "EC") == 0;
-		k->pkey = k->is_ec ? ec_from_jwk(arena, jwk)
-				   : strcmp(kty, "RSA") == 0 ? rsa_from_jwk(arena, jwk) : NULL;
+		k->pkey = k->is_ec		    ? ec_from_jwk(arena, jwk)
+			  : strcmp(kty, "RSA") == 0 ? rsa_from_jwk(arena, jwk)
+						    : NULL;
 		if (k->pkey == NULL) {
-			continue;	// key types we do not verify with (e.g. "oct") are skipped
+			continue; // key types we do not verify with (e.g. "oct") are skipped
 		}
 		snprintf(k->kid, sizeof(k->kid), "%s", kid != NULL ? kid : "");
 		keys->count++;
@@ -144,8 +143,7 @@ done:
 	return rc;
 }
 
-struct jwt_keys *jwt_keys_create(const char *hs_secret, const char *jwks_path, struct err *err)
-{
+struct jwt_keys *jwt_keys_create(const char *hs_secret, const char *jwks_path, struct err *err) {
 	struct jwt_keys *keys = calloc(1, sizeof(*keys));
 
 	if (keys == NULL) {
@@ -161,8 +159,7 @@ struct jwt_keys *jwt_keys_create(const char *hs_secret, const char *jwks_path, s
 	return keys;
 }
 
-void jwt_keys_destroy(struct jwt_keys *keys)
-{
+void jwt_keys_destroy(struct jwt_keys *keys) {
 	if (keys == NULL) {
 		return;
 	}
@@ -176,8 +173,7 @@ void jwt_keys_destroy(struct jwt_keys *keys)
 	free(keys);
 }
 
-static const struct jwk *find_key(const struct jwt_keys *keys, const char *kid, int want_ec)
-{
+static const struct jwk *find_key(const struct jwt_keys *keys, const char *kid, int want_ec) {
 	for (int i = 0; i < keys->count; i++) {
 		const struct jwk *k = &keys->keys[i];
 		if (k->is_ec == want_ec && (kid == NULL || strcmp(k->kid, kid) == 0)) {
@@ -188,8 +184,7 @@ static const struct jwk *find_key(const struct jwt_keys *keys, const char *kid, 
 }
 
 // ES256 signatures are raw r || s; OpenSSL verifies DER.
-static int es256_to_der(const uint8_t *sig, size_t len, uint8_t **der, int *der_len)
-{
+static int es256_to_der(const uint8_t *sig, size_t len, uint8_t **der, int *der_len) {
 	ECDSA_SIG *s = ECDSA_SIG_new();
 	BIGNUM *r = NULL;
 	BIGNUM *ss = NULL;
@@ -212,9 +207,8 @@ static int es256_to_der(const uint8_t *sig, size_t len, uint8_t **der, int *der_
 	return *der_len > 0 ? 0 : -1;
 }
 
-static int verify_pkey(const struct jwk *k, const char *input, size_t input_len,
-		       const uint8_t *sig, size_t sig_len)
-{
+static int verify_pkey(const struct jwk *k, const char *input, size_t input_len, const uint8_t *sig,
+		       size_t sig_len) {
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	uint8_t *der = NULL;
 	int der_len = 0;
@@ -237,8 +231,7 @@ done:
 
 static int check_signature(const struct jwt_keys *keys, struct json_object *header,
 			   const char *input, size_t input_len, const uint8_t *sig, size_t sig_len,
-			   struct err *err)
-{
+			   struct err *err) {
 	const char *alg = NULL;
 	const char *kid = NULL;
 	uint8_t mac[CRYPTO_SHA256_LEN];
@@ -259,13 +252,13 @@ static int check_signature(const struct jwt_keys *keys, struct json_object *head
 		if (k != NULL && verify_pkey(k, input, input_len, sig, sig_len)) {
 			return 0;
 		}
-		return err_set(err, 401, "invalid_token", k == NULL ? "unknown key" : "bad signature");
+		return err_set(err, 401, "invalid_token",
+			       k == NULL ? "unknown key" : "bad signature");
 	}
 	return err_set(err, 401, "invalid_token", "algorithm not accepted");
 }
 
-static int check_audience(struct json_object *payload, const char *audience, struct err *err)
-{
+static int check_audience(struct json_object *payload, const char *audience, struct err *err) {
 	struct json_object *aud = NULL;
 
 	if (!json_object_object_get_ex(payload, "aud", &aud)) {
@@ -288,8 +281,7 @@ static int check_audience(struct json_object *payload, const char *audience, str
 }
 
 static struct json_object *decode_part(struct arena *arena, const char *s, size_t len,
-				       struct err *err)
-{
+				       struct err *err) {
 	uint8_t *raw = NULL;
 	size_t raw_len = 0;
 	struct err inner = {0};
@@ -309,8 +301,7 @@ static struct json_object *decode_part(struct arena *arena, const char *s, size_
 }
 
 static int read_claims(struct arena *arena, struct json_object *payload, const char *audience,
-		       time_t now, struct jwt_claims *claims, struct err *err)
-{
+		       time_t now, struct jwt_claims *claims, struct err *err) {
 	const char *s = NULL;
 	int64_t nbf = 0;
 	struct err inner = {0};
@@ -344,8 +335,7 @@ static int read_claims(struct arena *arena, struct json_object *payload, const c
 }
 
 int jwt_verify(const struct jwt_keys *keys, struct arena *arena, const char *token,
-	       const char *audience, time_t now, struct jwt_claims *claims, struct err *err)
-{
+	       const char *audience, time_t now, struct jwt_claims *claims, struct err *err) {
 	const char *dot1 = strchr(token, '.');
 	const char *dot2 = dot1 != NULL ? strchr(dot1 + 1, '.') : NULL;
 	struct json_object *header = NULL;
@@ -382,15 +372,16 @@ done:
 	return rc;
 }
 
-char *jwt_sign_hs256(struct arena *arena, const char *secret, const char *payload_json)
-{
+char *jwt_sign_hs256(struct arena *arena, const char *secret, const char *payload_json) {
 	static const char header[] = "{\"alg\":\"HS256\",\"typ\":\"JWT\"}";
 	uint8_t mac[CRYPTO_SHA256_LEN];
-	char *input = arena_printf(
-		arena, "%s.%s",
-		crypto_base64_encode(arena, (const uint8_t *)header, strlen(header), 1),
-		crypto_base64_encode(arena, (const uint8_t *)payload_json, strlen(payload_json), 1));
+	char *input = arena_printf(arena, "%s.%s",
+				   crypto_base64_encode(arena, (const uint8_t *)header,
+							strlen(header), 1),
+				   crypto_base64_encode(arena, (const uint8_t *)payload_json,
+							strlen(payload_json), 1));
 
 	crypto_hmac_sha256(secret, strlen(secret), input, strlen(input), mac);
-	return arena_printf(arena, "%s.%s", input, crypto_base64_encode(arena, mac, sizeof(mac), 1));
+	return arena_printf(arena, "%s.%s", input,
+			    crypto_base64_encode(arena, mac, sizeof(mac), 1));
 }

@@ -13,9 +13,9 @@ struct arena;
 struct jwt_keys;
 
 struct jwt_claims {
-	const char *sub;	/* user id (uuid) or NULL */
-	const char *role;	/* "authenticated", "anon", "service_role", ... */
-	const char *email;	/* may be NULL */
+	const char *sub;   /* user id (uuid) or NULL */
+	const char *role;  /* "authenticated", "anon", "service_role", ... */
+	const char *email; /* may be NULL */
 	int64_t exp;
 };
 
@@ -27,7 +27,8 @@ void jwt_keys_destroy(struct jwt_keys *keys);
 /* Verifies signature, exp (30 s leeway), nbf and aud. Claims point into the arena.
  * Every failure is 401 "invalid_token" with the reason in err->msg. */
 int jwt_verify(const struct jwt_keys *keys, struct arena *arena, const char *token,
-	       const char *audience, time_t now, struct jwt_claims *claims, struct err *err) MUSTCHECK;
+	       const char *audience, time_t now, struct jwt_claims *claims,
+	       struct err *err) MUSTCHECK;
 
 /* Makes an HS256 token (the stack's service-role key, tests). Arena-owned. */
 char *jwt_sign_hs256(struct arena *arena, const char *secret, const char *payload_json);

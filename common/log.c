@@ -13,13 +13,11 @@ static char request_id[64] = "-";
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 
-void log_set_level(enum log_level level)
-{
+void log_set_level(enum log_level level) {
 	current_level = level;
 }
 
-int log_parse_level(const char *name, enum log_level *out)
-{
+int log_parse_level(const char *name, enum log_level *out) {
 	for (int i = 0; i < 4; i++) {
 		if (strcmp(name, level_names[i]) == 0) {
 			*out = (enum log_level)i;
@@ -29,13 +27,11 @@ int log_parse_level(const char *name, enum log_level *out)
 	return -1;
 }
 
-int log_enabled(enum log_level level)
-{
+int log_enabled(enum log_level level) {
 	return level <= current_level;
 }
 
-static void copy_token(char *dst, size_t size, const char *src)
-{
+static void copy_token(char *dst, size_t size, const char *src) {
 	size_t n = 0;
 
 	// ids come from headers: keep only characters that cannot break the line format
@@ -52,18 +48,15 @@ static void copy_token(char *dst, size_t size, const char *src)
 	dst[n] = '\0';
 }
 
-void log_set_process(const char *name)
-{
+void log_set_process(const char *name) {
 	copy_token(process_name, sizeof(process_name), name);
 }
 
-void log_set_request_id(const char *id)
-{
+void log_set_request_id(const char *id) {
 	copy_token(request_id, sizeof(request_id), id);
 }
 
-void log_emit(enum log_level level, const char *fmt, ...)
-{
+void log_emit(enum log_level level, const char *fmt, ...) {
 	int saved_errno = errno;
 	char msg[1024];
 	char quoted[2100];

@@ -20,10 +20,18 @@ void log_emit(enum log_level level, const char *fmt, ...) ATTRIB_PRINTF(2, 3);
 int log_enabled(enum log_level level);
 
 #define log_error(...) log_emit(LOG_ERROR, __VA_ARGS__)
-#define log_warn(...) log_emit(LOG_WARN, __VA_ARGS__)
-#define log_info(...) \
-	do { if (log_enabled(LOG_INFO)) { log_emit(LOG_INFO, __VA_ARGS__); } } while (0)
-#define log_debug(...) \
-	do { if (log_enabled(LOG_DEBUG)) { log_emit(LOG_DEBUG, __VA_ARGS__); } } while (0)
+#define log_warn(...)  log_emit(LOG_WARN, __VA_ARGS__)
+#define log_info(...)                                    \
+	do {                                             \
+		if (log_enabled(LOG_INFO)) {             \
+			log_emit(LOG_INFO, __VA_ARGS__); \
+		}                                        \
+	} while (0)
+#define log_debug(...)                                    \
+	do {                                              \
+		if (log_enabled(LOG_DEBUG)) {             \
+			log_emit(LOG_DEBUG, __VA_ARGS__); \
+		}                                         \
+	} while (0)
 
 #endif

@@ -12,14 +12,14 @@
 #include "common/httpc.h"
 #include "common/log.h"
 
-#define MAX_RANGE_LEN 128
-#define MAX_DISCARD (256 * 1024)	/* an error body we read and drop before giving up */
+#define MAX_RANGE_LEN	  128
+#define MAX_DISCARD	  (256 * 1024) /* an error body we read and drop before giving up */
 #define MAX_EXTRA_HEADERS 8
 
 // The upstream headers we pass on; everything else the provider sends stays here.
 enum { H_TYPE, H_LENGTH, H_RANGE, H_ACCEPT_RANGES, H_ETAG, H_LAST_MODIFIED, H_COUNT };
-static const char *const passed[H_COUNT] = {"Content-Type", "Content-Length", "Content-Range",
-					    "Accept-Ranges", "ETag", "Last-Modified"};
+static const char *const passed[H_COUNT] = {"Content-Type",  "Content-Length", "Content-Range",
+					    "Accept-Ranges", "ETag",	       "Last-Modified"};
 
 struct transfer {
 	struct http_request *req;
@@ -33,8 +33,7 @@ struct transfer {
 	const char *values[H_COUNT];
 };
 
-int recording_range_ok(const char *value)
-{
+int recording_range_ok(const char *value) {
 	size_t len = value != NULL ? strlen(value) : 0;
 
 	if (len <= 6 || len > MAX_RANGE_LEN || strncmp(value, "bytes=", 6) != 0) {
@@ -43,13 +42,12 @@ int recording_range_ok(const char *value)
 	return strspn(value + 6, "0123456789-, ") == len - 6 && strchr(value + 6, '-') != NULL;
 }
 
-static int is_audio(const char *type)
-{
+static int is_audio(const char *type) {
 	static const char *const ok[] = {"audio/", "video/", "application/octet-stream",
 					 "binary/octet-stream", "application/ogg"};
 
 	if (type == NULL) {
-		return 1;	// no type: the client's player sniffs the format
+		return 1; // no type: the client's player sniffs the format
 	}
 	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
 		if (strncasecmp(type, ok[i], strlen(ok[i])) == 0) {
@@ -59,8 +57,7 @@ static int is_audio(const char *type)
 	return 0;
 }
 
-static void capture(struct transfer *t, const char *line, size_t len)
-{
+static void capture(struct transfer *t, const char *line, size_t len) {
 	const char *colon = memchr(line, ':', len);
 	const char *v;
 	const char *end = line + len;
@@ -82,8 +79,7 @@ static void capture(struct transfer *t, const char *line, size_t len)
 }
 
 // Headers complete: stream a good answer now, before any body byte arrives.
-static int begin(struct transfer *t)
-{
+static int begin(struct transfer *t) {
 	struct http_response *resp = t->resp;
 
 	t->headers_done = 1;
@@ -91,7 +87,8 @@ static int begin(struct transfer *t)
 	    !is_audio(t->values[H_TYPE])) {
 		return 0;
 	}
-	resp->content_type = t->values[H_TYPE] != NULL ? t->values[H_TYPE] : "application/octet-stream";
+	resp->content_type = t->values[H_TYPE] != NULL ? t->values[H_TYPE]
+						       : "application/octet-stream";
 	for (int i = H_LENGTH; i < H_COUNT; i++) {
 		if (t->values[i] != NULL) {
 			http_add_header(resp, passed[i], t->values[i]);
@@ -110,8 +107,7 @@ static int begin(struct transfer *t)
 	return 0;
 }
 
-static int on_header(void *ctx, const char *line, size_t len)
-{
+static int on_header(void *ctx, const char *line, size_t len) {
 	struct transfer *t = ctx;
 
 	if (len >= 5 && strncmp(line, "HTTP/", 5) == 0) {
@@ -129,8 +125,7 @@ static int on_header(void *ctx, const char *line, size_t len)
 	return 0;
 }
 
-static int on_body(void *ctx, const char *data, size_t len)
-{
+static int on_body(void *ctx, const char *data, size_t len) {
 	struct transfer *t = ctx;
 
 	if (!t->streaming) {
@@ -146,8 +141,7 @@ static int on_body(void *ctx, const char *data, size_t len)
 }
 
 static const char *const *request_headers(struct http_request *req, const char *const *extra,
-					  enum recording_mode mode)
-{
+					  enum recording_mode mode) {
 	const char **h = arena_alloc(req->arena, sizeof(char *) * (MAX_EXTRA_HEADERS + 3));
 	const char *range = http_header(req, "range");
 	const char *if_range = http_header(req, "if-range");
@@ -160,7 +154,8 @@ static const char *const *request_headers(struct http_request *req, const char *
 		h[n++] = "Range: bytes=0-0";
 	} else if (recording_range_ok(range)) {
 		h[n++] = arena_printf(req->arena, "Range: %s", range);
-		if (if_range != NULL && strlen(if_range) < 128 && strpbrk(if_range, "\r\n") == NULL) {
+		if (if_range != NULL && strlen(if_range) < 128 &&
+		    strpbrk(if_range, "\r\n") == NULL) {
 			h[n++] = arena_printf(req->arena, "If-Range: %s", if_range);
 		}
 	}
@@ -170,8 +165,7 @@ static const char *const *request_headers(struct http_request *req, const char *
 
 int recording_fetch(struct app *app, struct http_request *req, struct http_response *resp,
 		    const char *url, const char *const *headers, enum recording_mode mode,
-		    struct recording_result *out)
-{
+		    struct recording_result *out) {
 	struct transfer t = {.req = req, .resp = resp, .mode = mode};
 	struct err transport = {0};
 	long rc;
@@ -184,8 +178,8 @@ int recording_fetch(struct app *app, struct http_request *req, struct http_respo
 		return err_set(&req->err, 502, "recording_host_not_allowed",
 			       "the recording is stored at an address this server may not fetch");
 	}
-	rc = httpc_stream(app->httpc, url, request_headers(req, headers, mode), on_header, on_body, &t,
-			  &transport);
+	rc = httpc_stream(app->httpc, url, request_headers(req, headers, mode), on_header, on_body,
+			  &t, &transport);
 	out->status = t.headers_done ? t.status : 0;
 	out->streamed = t.streaming;
 	out->content_range = t.values[H_RANGE];
@@ -196,7 +190,7 @@ int recording_fetch(struct app *app, struct http_request *req, struct http_respo
 	if (rc < 0 && t.streaming) {
 		log_warn("recording transfer broke after %zu bytes: %s", resp->streamed_bytes,
 			 transport.msg);
-		return 0;	// headers are out: the client sees a short body
+		return 0; // headers are out: the client sees a short body
 	}
 	if (out->status == 0) {
 		return err_set(&req->err, transport.status != 0 ? transport.status : 502,

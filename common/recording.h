@@ -12,14 +12,14 @@ struct http_request;
 struct http_response;
 
 enum recording_mode {
-	RECORDING_STREAM,	/* stream a good answer to the client */
-	RECORDING_PROBE,	/* only learn the status (asks for one byte; nothing is sent) */
+	RECORDING_STREAM, /* stream a good answer to the client */
+	RECORDING_PROBE,  /* only learn the status (asks for one byte; nothing is sent) */
 };
 
 struct recording_result {
-	long status;			/* upstream HTTP status; 0 when none arrived */
-	int streamed;			/* 1 when status and headers went to the client */
-	const char *content_range;	/* upstream Content-Range (arena-owned) or NULL */
+	long status;		   /* upstream HTTP status; 0 when none arrived */
+	int streamed;		   /* 1 when status and headers went to the client */
+	const char *content_range; /* upstream Content-Range (arena-owned) or NULL */
 };
 
 /* Fetches url with the given extra request headers (NULL-terminated, may be NULL) plus the

@@ -12,34 +12,36 @@
 #include "common/jsonh.h"
 
 int retell_signature_parse(const char *header, int64_t now_ms, int64_t *timestamp_ms,
-			   uint8_t digest[32], struct err *err)
-{
+			   uint8_t digest[32], struct err *err) {
 	const char *d;
 	char *end = NULL;
 	long long ts;
 
 	if (header == NULL || strncmp(header, "v=", 2) != 0) {
-		return err_set(err, 401, "bad_signature", "missing or malformed x-retell-signature");
+		return err_set(err, 401, "bad_signature",
+			       "missing or malformed x-retell-signature");
 	}
 	errno = 0;
 	ts = strtoll(header + 2, &end, 10);
 	if (errno != 0 || end == header + 2 || strncmp(end, ",d=", 3) != 0 || ts < 0) {
-		return err_set(err, 401, "bad_signature", "missing or malformed x-retell-signature");
+		return err_set(err, 401, "bad_signature",
+			       "missing or malformed x-retell-signature");
 	}
 	d = end + 3;
 	if (strlen(d) != 64 || crypto_hex_decode(d, 64, digest, 32) < 0) {
-		return err_set(err, 401, "bad_signature", "missing or malformed x-retell-signature");
+		return err_set(err, 401, "bad_signature",
+			       "missing or malformed x-retell-signature");
 	}
 	if (ts > now_ms + RETELL_SIGNATURE_WINDOW_MS || ts < now_ms - RETELL_SIGNATURE_WINDOW_MS) {
-		return err_set(err, 401, "bad_signature", "signature timestamp outside the 5 minute window");
+		return err_set(err, 401, "bad_signature",
+			       "signature timestamp outside the 5 minute window");
 	}
 	*timestamp_ms = ts;
 	return 0;
 }
 
 int retell_signature_matches(const char *api_key, const char *body, size_t body_len,
-			     int64_t timestamp_ms, const uint8_t digest[32])
-{
+			     int64_t timestamp_ms, const uint8_t digest[32]) {
 	char ts[24];
 	uint8_t mac[CRYPTO_SHA256_LEN];
 	int n = snprintf(ts, sizeof(ts), "%lld", (long long)timestamp_ms);
@@ -48,15 +50,13 @@ int retell_signature_matches(const char *api_key, const char *body, size_t body_
 	return crypto_equal(mac, digest, sizeof(mac));
 }
 
-static int is_call_event(const char *event)
-{
+static int is_call_event(const char *event) {
 	return strcmp(event, "call_started") == 0 || strcmp(event, "call_ended") == 0 ||
 	       strcmp(event, "call_analyzed") == 0;
 }
 
 int retell_delivery_parse(const char *body, size_t len, struct arena *arena,
-			  struct retell_delivery *out, struct json_object **root, struct err *err)
-{
+			  struct retell_delivery *out, struct json_object **root, struct err *err) {
 	struct json_object *call = NULL;
 
 	memset(out, 0, sizeof(*out));
@@ -77,8 +77,9 @@ int retell_delivery_parse(const char *body, size_t len, struct arena *arena,
 	if (!is_call_event(out->event)) {
 		// unknown events are kept, not judged: take the ids when they are plain strings
 		struct err ignored = {0};
-		if (call != NULL && (jsonh_get_string(call, "call_id", 0, &out->call_id, &ignored) < 0 ||
-				     jsonh_get_string(call, "agent_id", 0, &out->agent_id, &ignored) < 0)) {
+		if (call != NULL &&
+		    (jsonh_get_string(call, "call_id", 0, &out->call_id, &ignored) < 0 ||
+		     jsonh_get_string(call, "agent_id", 0, &out->agent_id, &ignored) < 0)) {
 			out->call_id = NULL;
 			out->agent_id = NULL;
 		}

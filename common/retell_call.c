@@ -9,17 +9,15 @@
 #include "common/arena.h"
 #include "common/jsonh.h"
 
-#define MIN_TIMESTAMP_MS 1420070400000LL	/* 2015-01-01: before Retell existed */
-#define FUTURE_SLACK_MS (7LL * 86400 * 1000)
-#define MAX_ID_LEN 256
+#define MIN_TIMESTAMP_MS 1420070400000LL /* 2015-01-01: before Retell existed */
+#define FUTURE_SLACK_MS	 (7LL * 86400 * 1000)
+#define MAX_ID_LEN	 256
 
-int64_t retell_call_seconds(int64_t duration_ms)
-{
+int64_t retell_call_seconds(int64_t duration_ms) {
 	return duration_ms <= 0 ? 0 : (duration_ms + 999) / 1000;
 }
 
-static const char *one_of(const char *value, const char *a, const char *b)
-{
+static const char *one_of(const char *value, const char *a, const char *b) {
 	// kinds Retell may add later are stored as unknown rather than refusing the call
 	if (value != NULL && (strcmp(value, a) == 0 || strcmp(value, b) == 0)) {
 		return value;
@@ -28,8 +26,7 @@ static const char *one_of(const char *value, const char *a, const char *b)
 }
 
 static const char *member_json(struct json_object *obj, const char *key, int type, struct err *err,
-			       int *failed)
-{
+			       int *failed) {
 	struct json_object *v = NULL;
 
 	if (jsonh_get_typed(obj, key, 0, type, &v, err) < 0) {
@@ -39,8 +36,7 @@ static const char *member_json(struct json_object *obj, const char *key, int typ
 	return v != NULL ? jsonh_to_string(v) : NULL;
 }
 
-static int check_timestamp(const char *key, int64_t ms, struct err *err)
-{
+static int check_timestamp(const char *key, int64_t ms, struct err *err) {
 	int64_t now_ms = (int64_t)time(NULL) * 1000;
 
 	if (ms != -1 && (ms < MIN_TIMESTAMP_MS || ms > now_ms + FUTURE_SLACK_MS)) {
@@ -49,8 +45,7 @@ static int check_timestamp(const char *key, int64_t ms, struct err *err)
 	return 0;
 }
 
-static int parse_analysis(struct json_object *call, struct call_record *rec, struct err *err)
-{
+static int parse_analysis(struct json_object *call, struct call_record *rec, struct err *err) {
 	struct json_object *a = NULL;
 	struct json_object *custom = NULL;
 
@@ -73,8 +68,7 @@ static int parse_analysis(struct json_object *call, struct call_record *rec, str
 	return 0;
 }
 
-static int parse_strings(struct json_object *call, struct call_record *rec, struct err *err)
-{
+static int parse_strings(struct json_object *call, struct call_record *rec, struct err *err) {
 	const char *type = NULL;
 	const char *direction = NULL;
 
@@ -87,21 +81,21 @@ static int parse_strings(struct json_object *call, struct call_record *rec, stru
 	    jsonh_get_string(call, "to_number", 0, &rec->to_number, err) < 0 ||
 	    jsonh_get_string(call, "transcript", 0, &rec->transcript, err) < 0 ||
 	    jsonh_get_string(call, "recording_url", 0, &rec->recording_url, err) < 0 ||
-	    jsonh_get_string(call, "disconnection_reason", 0, &rec->disconnection_reason, err) < 0) {
+	    jsonh_get_string(call, "disconnection_reason", 0, &rec->disconnection_reason, err) <
+		    0) {
 		return -1;
 	}
 	if (rec->call_id[0] == '\0' || strlen(rec->call_id) > MAX_ID_LEN ||
 	    rec->agent_id[0] == '\0' || strlen(rec->agent_id) > MAX_ID_LEN) {
-		return err_set(err, 400, "bad_field", "call_id and agent_id must be 1..%d characters",
-			       MAX_ID_LEN);
+		return err_set(err, 400, "bad_field",
+			       "call_id and agent_id must be 1..%d characters", MAX_ID_LEN);
 	}
 	rec->call_type = one_of(type, "phone_call", "web_call");
 	rec->direction = one_of(direction, "inbound", "outbound");
 	return 0;
 }
 
-static int rank_of(const struct call_record *rec)
-{
+static int rank_of(const struct call_record *rec) {
 	if (rec->analysis != NULL) {
 		return CALL_RANK_ANALYZED;
 	}
@@ -113,8 +107,7 @@ static int rank_of(const struct call_record *rec)
 }
 
 int retell_call_parse(struct json_object *call, struct arena *arena, struct call_record *rec,
-		      struct err *err)
-{
+		      struct err *err) {
 	int failed = 0;
 
 	(void)arena;
@@ -143,7 +136,8 @@ int retell_call_parse(struct json_object *call, struct arena *arena, struct call
 	if (rec->start_ms != -1 && rec->end_ms != -1 && rec->end_ms < rec->start_ms) {
 		return err_set(err, 400, "bad_field", "end_timestamp is before start_timestamp");
 	}
-	rec->transcript_object = member_json(call, "transcript_object", json_type_array, err, &failed);
+	rec->transcript_object =
+		member_json(call, "transcript_object", json_type_array, err, &failed);
 	rec->latency = member_json(call, "latency", json_type_object, err, &failed);
 	if (failed) {
 		return -1;

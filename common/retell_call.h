@@ -14,27 +14,27 @@ struct json_object;
 enum call_rank { CALL_RANK_STARTED = 1, CALL_RANK_ENDED = 2, CALL_RANK_ANALYZED = 3 };
 
 struct call_record {
-	const char *call_id;		/* provider call id, required */
-	const char *agent_id;		/* provider agent id, required */
-	const char *call_type;		/* phone_call | web_call | NULL (unknown kinds) */
-	const char *direction;		/* inbound | outbound | NULL */
+	const char *call_id;   /* provider call id, required */
+	const char *agent_id;  /* provider agent id, required */
+	const char *call_type; /* phone_call | web_call | NULL (unknown kinds) */
+	const char *direction; /* inbound | outbound | NULL */
 	const char *call_status;
 	const char *from_number;
 	const char *to_number;
-	int64_t start_ms;		/* -1 when absent */
+	int64_t start_ms; /* -1 when absent */
 	int64_t end_ms;
 	int64_t duration_ms;
 	const char *transcript;
-	const char *transcript_object;	/* JSON text or NULL */
+	const char *transcript_object; /* JSON text or NULL */
 	const char *recording_url;
 	const char *disconnection_reason;
-	const char *latency;		/* JSON text or NULL */
-	const char *analysis;		/* call_analysis as JSON text or NULL */
+	const char *latency;  /* JSON text or NULL */
+	const char *analysis; /* call_analysis as JSON text or NULL */
 	const char *summary;
 	const char *sentiment;
-	int successful;			/* -1 absent, 0, 1 */
+	int successful; /* -1 absent, 0, 1 */
 	int in_voicemail;
-	int64_t agent_version;		/* -1 when absent */
+	int64_t agent_version; /* -1 when absent */
 	int rank;
 };
 

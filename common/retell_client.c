@@ -10,25 +10,22 @@
 #include "common/jsonh.h"
 #include "common/secrets.h"
 
-int retell_client_status_error(long status, struct err *err)
-{
+int retell_client_status_error(long status, struct err *err) {
 	return httpc_status_error(status, "provider_rejected_key", "key rejected by provider", err);
 }
 
-static const char *bearer(struct arena *arena, const char *api_key)
-{
+static const char *bearer(struct arena *arena, const char *api_key) {
 	return arena_printf(arena, "Authorization: Bearer %s", api_key);
 }
 
 // Performs one request and parses a 2xx JSON answer into *root (caller puts).
 static int call_json(struct app *app, struct arena *arena, const char *method, const char *url,
 		     const char *api_key, const char *body, int64_t deadline_ms,
-		     struct json_object **root, int *retries, long *status, struct err *err)
-{
+		     struct json_object **root, int *retries, long *status, struct err *err) {
 	char *auth = (char *)bearer(arena, api_key);
 	const char *headers[] = {auth, "Accept: application/json", "Content-Type: application/json",
 				 NULL};
-	struct httpc_request req = {method, url, headers, body, body != NULL ? strlen(body) : 0,
+	struct httpc_request req = {method,	url, headers, body, body != NULL ? strlen(body) : 0,
 				    deadline_ms};
 	struct httpc_response resp = {0};
 	int rc = -1;
@@ -59,15 +56,15 @@ done:
 	return rc;
 }
 
-static int read_page(struct retell_page *page, struct err *err)
-{
+static int read_page(struct retell_page *page, struct err *err) {
 	struct err inner = {0};
 	int has_more = 0;
 
 	if (jsonh_get_typed(page->root, "items", 1, json_type_array, &page->items, &inner) < 0 ||
 	    jsonh_get_bool(page->root, "has_more", 0, &has_more, &inner) < 0 ||
 	    jsonh_get_string(page->root, "pagination_key", 0, &page->next_key, &inner) < 0) {
-		return err_set(err, 502, "provider_bad_answer", "provider list answer has an unexpected shape");
+		return err_set(err, 502, "provider_bad_answer",
+			       "provider list answer has an unexpected shape");
 	}
 	if (has_more != 1) {
 		page->next_key = NULL;
@@ -76,20 +73,19 @@ static int read_page(struct retell_page *page, struct err *err)
 }
 
 int retell_client_list_agents(struct app *app, const char *api_key, const char *pagination_key,
-			      struct retell_page *page, struct err *err)
-{
+			      struct retell_page *page, struct err *err) {
 	struct arena *arena = arena_create();
 	struct err first = {0};
 	long status = 0;
-	const char *url = arena_printf(arena, "%s/v2/list-agents?limit=1000%s%s",
-				       app->cfg.retell_base_url,
-				       pagination_key != NULL ? "&pagination_key=" : "",
-				       pagination_key != NULL ? httpc_escape(arena, pagination_key) : "");
+	const char *url =
+		arena_printf(arena, "%s/v2/list-agents?limit=1000%s%s", app->cfg.retell_base_url,
+			     pagination_key != NULL ? "&pagination_key=" : "",
+			     pagination_key != NULL ? httpc_escape(arena, pagination_key) : "");
 	int rc = -1;
 
 	memset(page, 0, sizeof(*page));
-	if (call_json(app, arena, "POST", url, api_key, "{}", 0, &page->root, &page->retries, &status,
-		      &first) == 0) {
+	if (call_json(app, arena, "POST", url, api_key, "{}", 0, &page->root, &page->retries,
+		      &status, &first) == 0) {
 		rc = read_page(page, err);
 		goto done;
 	}
@@ -99,8 +95,8 @@ int retell_client_list_agents(struct app *app, const char *api_key, const char *
 	}
 	// workspaces on the legacy API only have GET /list-agents, answering a plain array
 	url = arena_printf(arena, "%s/list-agents", app->cfg.retell_base_url);
-	if (call_json(app, arena, "GET", url, api_key, NULL, 0, &page->root, &page->retries, &status,
-		      err) < 0) {
+	if (call_json(app, arena, "GET", url, api_key, NULL, 0, &page->root, &page->retries,
+		      &status, err) < 0) {
 		goto done;
 	}
 	if (!json_object_is_type(page->root, json_type_array)) {
@@ -118,8 +114,7 @@ done:
 }
 
 static const char *list_calls_body(struct arena *arena, const struct retell_call_filter *f,
-				   const char *pagination_key)
-{
+				   const char *pagination_key) {
 	struct json_object *body = json_object_new_object();
 	struct json_object *criteria = json_object_new_object();
 	struct json_object *start = json_object_new_object();
@@ -151,14 +146,14 @@ static const char *list_calls_body(struct arena *arena, const struct retell_call
 
 int retell_client_list_calls(struct app *app, struct arena *arena, const char *api_key,
 			     const struct retell_call_filter *filter, const char *pagination_key,
-			     struct retell_page *page, struct err *err)
-{
+			     struct retell_page *page, struct err *err) {
 	const char *url = arena_printf(arena, "%s/v3/list-calls", app->cfg.retell_base_url);
 	long status = 0;
 
 	memset(page, 0, sizeof(*page));
-	if (call_json(app, arena, "POST", url, api_key, list_calls_body(arena, filter, pagination_key),
-		      filter->deadline_ms, &page->root, &page->retries, &status, err) < 0 ||
+	if (call_json(app, arena, "POST", url, api_key,
+		      list_calls_body(arena, filter, pagination_key), filter->deadline_ms,
+		      &page->root, &page->retries, &status, err) < 0 ||
 	    read_page(page, err) < 0) {
 		retell_page_finish(page);
 		return -1;
@@ -166,15 +161,13 @@ int retell_client_list_calls(struct app *app, struct arena *arena, const char *a
 	return 0;
 }
 
-const char *retell_client_call_url(struct app *app, struct arena *arena, const char *call_id)
-{
+const char *retell_client_call_url(struct app *app, struct arena *arena, const char *call_id) {
 	return arena_printf(arena, "%s/v2/get-call/%s", app->cfg.retell_base_url,
 			    httpc_escape(arena, call_id));
 }
 
 int retell_client_get_call(struct app *app, struct arena *arena, const char *api_key,
-			   const char *call_id, struct json_object **call, struct err *err)
-{
+			   const char *call_id, struct json_object **call, struct err *err) {
 	const char *url = retell_client_call_url(app, arena, call_id);
 	long status = 0;
 
@@ -189,8 +182,7 @@ int retell_client_get_call(struct app *app, struct arena *arena, const char *api
 	return 0;
 }
 
-void retell_page_finish(struct retell_page *page)
-{
+void retell_page_finish(struct retell_page *page) {
 	json_object_put(page->root);
 	memset(page, 0, sizeof(*page));
 }

@@ -15,9 +15,9 @@ struct json_object;
 /* One page of a list call: items borrowed from root, which the caller puts. */
 struct retell_page {
 	struct json_object *root;
-	struct json_object *items;	/* array */
-	const char *next_key;		/* pagination_key for the next page, NULL at the end */
-	int retries;			/* retried attempts spent on this page */
+	struct json_object *items; /* array */
+	const char *next_key;	   /* pagination_key for the next page, NULL at the end */
+	int retries;		   /* retried attempts spent on this page */
 };
 
 /* POST /v2/list-agents?limit=1000[&pagination_key=...]; when the workspace answers 404 or 405
@@ -31,7 +31,7 @@ struct retell_call_filter {
 	int64_t since_ms;
 	const char *const *agent_ids;
 	int limit;
-	int64_t deadline_ms;	/* monotonic; 0 = none */
+	int64_t deadline_ms; /* monotonic; 0 = none */
 };
 int retell_client_list_calls(struct app *app, struct arena *arena, const char *api_key,
 			     const struct retell_call_filter *filter, const char *pagination_key,
@@ -39,7 +39,8 @@ int retell_client_list_calls(struct app *app, struct arena *arena, const char *a
 
 /* GET /v2/get-call/{call_id}: *call is a new tree the caller puts. */
 int retell_client_get_call(struct app *app, struct arena *arena, const char *api_key,
-			   const char *call_id, struct json_object **call, struct err *err) MUSTCHECK;
+			   const char *call_id, struct json_object **call,
+			   struct err *err) MUSTCHECK;
 
 /* The GET /v2/get-call URL of call_id (escaped), arena-owned: the sync fetches many at once. */
 const char *retell_client_call_url(struct app *app, struct arena *arena, const char *call_id);

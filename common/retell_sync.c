@@ -18,20 +18,20 @@
 #include "common/secrets.h"
 #include "common/sync.h"
 
-#define PAGE_SIZE 1000
+#define PAGE_SIZE	      1000
 #define DETAIL_CHUNK_PER_SLOT 4
 
 // The page's ids whose stored row already has transcript and recording: no detail fetch.
 static int complete_ids(struct app *app, struct arena *arena, struct json_object *items,
-			struct json_object **complete, struct err *err)
-{
+			struct json_object **complete, struct err *err) {
 	struct json_object *ids = json_object_new_array();
 	struct db_rows rows;
 	int rc;
 
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *id = NULL;
-		if (json_object_object_get_ex(json_object_array_get_idx(items, i), "call_id", &id)) {
+		if (json_object_object_get_ex(json_object_array_get_idx(items, i), "call_id",
+					      &id)) {
 			json_object_array_add(ids, json_object_get(id));
 		}
 	}
@@ -54,8 +54,7 @@ static int complete_ids(struct app *app, struct arena *arena, struct json_object
 	return *complete != NULL ? 0 : -1;
 }
 
-static int needs_detail(struct json_object *item, struct json_object *complete)
-{
+static int needs_detail(struct json_object *item, struct json_object *complete) {
 	const char *id = NULL;
 	const char *status = NULL;
 	struct err ignored = {0};
@@ -65,23 +64,22 @@ static int needs_detail(struct json_object *item, struct json_object *complete)
 		return 0;
 	}
 	// calls still running or never connected have no transcript or recording yet
-	if (status != NULL && (strcmp(status, "registered") == 0 || strcmp(status, "ongoing") == 0 ||
-			       strcmp(status, "not_connected") == 0)) {
+	if (status != NULL &&
+	    (strcmp(status, "registered") == 0 || strcmp(status, "ongoing") == 0 ||
+	     strcmp(status, "not_connected") == 0)) {
 		return 0;
 	}
 	return !json_object_object_get_ex(complete, id, NULL);
 }
 
 // Parses and upserts one call, moving *cursor past its start.
-static int upsert_call(struct app *app, struct sync_run *run,
-		       const struct sync_agents *agents, struct json_object *call, int64_t *cursor,
-		       struct err *err)
-{
+static int upsert_call(struct app *app, struct sync_run *run, const struct sync_agents *agents,
+		       struct json_object *call, int64_t *cursor, struct err *err) {
 	struct call_record rec;
 	struct calls_result result;
 
 	if (retell_call_parse(call, run->arena, &rec, err) < 0) {
-		return -1;	// sync.c reports it as the provider's fault (502), never skipped
+		return -1; // sync.c reports it as the provider's fault (502), never skipped
 	}
 	if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id,
 				sync_agent_uuid(agents, rec.agent_id), &result, err) < 0) {
@@ -98,11 +96,9 @@ static int upsert_call(struct app *app, struct sync_run *run,
 
 // Fetches n full calls at once and upserts each as soon as it is parsed: a parsed call with
 // its word-level transcript takes about a megabyte, so only one chunk is ever held.
-static int fetch_and_upsert(struct app *app, struct sync_run *run,
-			    const struct sync_agents *agents,
+static int fetch_and_upsert(struct app *app, struct sync_run *run, const struct sync_agents *agents,
 			    const char *api_key, struct httpc_batch_item *batch, size_t n,
-			    int64_t *cursor, struct err *err)
-{
+			    int64_t *cursor, struct err *err) {
 	char *auth = arena_printf(run->arena, "Authorization: Bearer %s", api_key);
 	const char *headers[] = {auth, "Accept: application/json", NULL};
 	int rc = 0;
@@ -113,13 +109,15 @@ static int fetch_and_upsert(struct app *app, struct sync_run *run,
 	for (size_t b = 0; b < n && rc == 0; b++) {
 		struct json_object *full = NULL;
 		if (batch[b].status == 0) {
-			rc = err_set(err, batch[b].err.status, batch[b].err.code, "%s", batch[b].err.msg);
+			rc = err_set(err, batch[b].err.status, batch[b].err.code, "%s",
+				     batch[b].err.msg);
 		} else if (batch[b].status != 200) {
 			rc = retell_client_status_error(batch[b].status, err);
-		} else if ((full = jsonh_parse(batch[b].body.data, batch[b].body.len, JSONH_MAX_DEPTH,
-					       err)) == NULL) {
+		} else if ((full = jsonh_parse(batch[b].body.data, batch[b].body.len,
+					       JSONH_MAX_DEPTH, err)) == NULL) {
 			err_clear(err);
-			rc = err_set(err, 502, "provider_bad_answer", "provider answered malformed JSON");
+			rc = err_set(err, 502, "provider_bad_answer",
+				     "provider answered malformed JSON");
 		} else {
 			rc = upsert_call(app, run, agents, full, cursor, err);
 		}
@@ -134,10 +132,8 @@ static int fetch_and_upsert(struct app *app, struct sync_run *run,
 
 // Stores a page in one transaction: calls the list gave in full directly, the others fetched
 // in chunks; then moves the cursor past the page.
-static int store_page(struct app *app, struct sync_run *run,
-		      const struct sync_agents *agents,
-		      const char *api_key, struct json_object *items, struct err *err)
-{
+static int store_page(struct app *app, struct sync_run *run, const struct sync_agents *agents,
+		      const char *api_key, struct json_object *items, struct err *err) {
 	size_t chunk = (size_t)app->cfg.sync_detail_concurrency * DETAIL_CHUNK_PER_SLOT;
 	struct httpc_batch_item *batch = arena_alloc(run->arena, sizeof(*batch) * chunk);
 	struct json_object *complete = NULL;
@@ -146,28 +142,33 @@ static int store_page(struct app *app, struct sync_run *run,
 	int rc = -1;
 
 	memset(batch, 0, sizeof(*batch) * chunk);
-	if (complete_ids(app, run->arena, items, &complete, err) < 0 || db_begin(app->db, err) < 0) {
+	if (complete_ids(app, run->arena, items, &complete, err) < 0 ||
+	    db_begin(app->db, err) < 0) {
 		goto done;
 	}
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *item = json_object_array_get_idx(items, i);
 		struct json_object *id = NULL;
 
-		if (!needs_detail(item, complete) || !json_object_object_get_ex(item, "call_id", &id)) {
+		if (!needs_detail(item, complete) ||
+		    !json_object_object_get_ex(item, "call_id", &id)) {
 			if (upsert_call(app, run, agents, item, &cursor, err) < 0) {
 				goto done;
 			}
 			continue;
 		}
-		batch[pending++].url = retell_client_call_url(app, run->arena, json_object_get_string(id));
+		batch[pending++].url =
+			retell_client_call_url(app, run->arena, json_object_get_string(id));
 		if (pending == chunk) {
-			if (fetch_and_upsert(app, run, agents, api_key, batch, pending, &cursor, err) < 0) {
+			if (fetch_and_upsert(app, run, agents, api_key, batch, pending, &cursor,
+					     err) < 0) {
 				goto done;
 			}
 			pending = 0;
 		}
 	}
-	if (pending > 0 && fetch_and_upsert(app, run, agents, api_key, batch, pending, &cursor, err) < 0) {
+	if (pending > 0 &&
+	    fetch_and_upsert(app, run, agents, api_key, batch, pending, &cursor, err) < 0) {
 		goto done;
 	}
 	run->pages++;
@@ -178,10 +179,9 @@ done:
 	return rc;
 }
 
-static int sync_user(struct app *app, struct sync_run *run, struct err *err)
-{
-	struct secrets_use use = {run->user_id, "retell", run->actor_kind, run->actor_id,
-				  "sync calls", run->request_id};
+static int sync_user(struct app *app, struct sync_run *run, struct err *err) {
+	struct secrets_use use = {run->user_id,	 "retell",     run->actor_kind,
+				  run->actor_id, "sync calls", run->request_id};
 	struct sync_agents agents;
 	struct arena *keep = run->arena;
 	char *key = NULL;
@@ -193,7 +193,7 @@ static int sync_user(struct app *app, struct sync_run *run, struct err *err)
 		return -1;
 	}
 	if (agents.count == 0) {
-		return 0;	// nothing assigned: no call of this workspace is ours to show
+		return 0; // nothing assigned: no call of this workspace is ours to show
 	}
 	if (secrets_load_access_token(app, keep, &use, &key, err) < 0) {
 		return -1;

@@ -9,22 +9,20 @@
 #include "common/db.h"
 
 static const char *aad_for(struct arena *arena, const char *user_id, const char *service,
-			   const char *column)
-{
+			   const char *column) {
 	// binding to the row and column keeps a sealed value from being moved to another user
 	return arena_printf(arena, "api_keys:%s:%s:%s", user_id, service, column);
 }
 
 char *secrets_seal(const struct app *app, struct arena *arena, const char *user_id,
-		   const char *service, const char *column, const char *plaintext, struct err *err)
-{
-	return crypto_seal(arena, &app->keyring, aad_for(arena, user_id, service, column), plaintext,
-			   strlen(plaintext), err);
+		   const char *service, const char *column, const char *plaintext,
+		   struct err *err) {
+	return crypto_seal(arena, &app->keyring, aad_for(arena, user_id, service, column),
+			   plaintext, strlen(plaintext), err);
 }
 
 char *secrets_open(const struct app *app, struct arena *arena, const char *user_id,
-		   const char *service, const char *column, const char *sealed, struct err *err)
-{
+		   const char *service, const char *column, const char *sealed, struct err *err) {
 	if (sealed == NULL) {
 		err_set(err, 500, "secret_missing", "no stored secret");
 		return NULL;
@@ -33,15 +31,13 @@ char *secrets_open(const struct app *app, struct arena *arena, const char *user_
 			   err);
 }
 
-void secrets_wipe(char *plaintext)
-{
+void secrets_wipe(char *plaintext) {
 	if (plaintext != NULL) {
 		crypto_wipe(plaintext, strlen(plaintext));
 	}
 }
 
-const char *secrets_hint(struct arena *arena, const char *plaintext)
-{
+const char *secrets_hint(struct arena *arena, const char *plaintext) {
 	size_t len = strlen(plaintext);
 
 	// short secrets would be half revealed by four characters
@@ -49,10 +45,9 @@ const char *secrets_hint(struct arena *arena, const char *plaintext)
 }
 
 int secrets_audit(struct app *app, struct arena *arena, const struct secrets_use *use,
-		  struct err *err)
-{
-	const char *params[] = {use->user_id, use->service, use->actor_id, use->actor_kind,
-				use->purpose, app->name, use->request_id};
+		  struct err *err) {
+	const char *params[] = {use->user_id, use->service, use->actor_id,  use->actor_kind,
+				use->purpose, app->name,    use->request_id};
 
 	return db_exec(app->db, arena, "secrets_audit",
 		       "INSERT INTO key_usage_audit (user_id, service, actor_id, actor_kind, purpose,"
@@ -61,8 +56,7 @@ int secrets_audit(struct app *app, struct arena *arena, const struct secrets_use
 }
 
 int secrets_load_access_token(struct app *app, struct arena *arena, const struct secrets_use *use,
-			      char **plaintext, struct err *err)
-{
+			      char **plaintext, struct err *err) {
 	const char *params[] = {use->user_id, use->service};
 	struct db_rows rows;
 
@@ -80,6 +74,6 @@ int secrets_load_access_token(struct app *app, struct arena *arena, const struct
 		return -1;
 	}
 	*plaintext = secrets_open(app, arena, use->user_id, use->service, "access_token",
-				 db_get(&rows, 0, "access_token"), err);
+				  db_get(&rows, 0, "access_token"), err);
 	return *plaintext != NULL ? 0 : -1;
 }

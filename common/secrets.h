@@ -27,10 +27,10 @@ const char *secrets_hint(struct arena *arena, const char *plaintext);
 struct secrets_use {
 	const char *user_id;
 	const char *service;
-	const char *actor_kind;	/* "admin", "client", "service", "provider", "cli" */
+	const char *actor_kind; /* "admin", "client", "service", "provider", "cli" */
 	const char *actor_id;	/* may be NULL */
 	const char *purpose;
-	const char *request_id;	/* may be NULL */
+	const char *request_id; /* may be NULL */
 };
 int secrets_audit(struct app *app, struct arena *arena, const struct secrets_use *use,
 		  struct err *err) MUSTCHECK;

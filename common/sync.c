@@ -18,15 +18,14 @@
 #include "common/whitelabel.h"
 
 // Advisory lock class per provider; the user id's hash is the object.
-static const char *lock_class(const struct sync_provider *p)
-{
+static const char *lock_class(const struct sync_provider *p) {
 	return strcmp(p->name, "retell") == 0 ? "727101" : "727102";
 }
 
-int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms, struct err *err)
-{
+int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms, struct err *err) {
 	const char *params[] = {
-		run->user_id, run->provider,
+		run->user_id,
+		run->provider,
 		cursor_ms >= 0 ? arena_printf(run->arena, "%lld", (long long)cursor_ms) : NULL,
 		arena_printf(run->arena, "%ld", run->id),
 		arena_printf(run->arena, "%d", run->pages),
@@ -53,8 +52,7 @@ int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms, s
 }
 
 int sync_load_agents(struct app *app, struct sync_run *run, struct sync_agents *out,
-		     struct err *err)
-{
+		     struct err *err) {
 	// the id column is chosen from a fixed pair, never from input
 	int retell = strcmp(run->provider, "retell") == 0;
 	const char *params[] = {run->user_id};
@@ -81,8 +79,7 @@ int sync_load_agents(struct app *app, struct sync_run *run, struct sync_agents *
 	return 0;
 }
 
-const char *sync_agent_uuid(const struct sync_agents *agents, const char *provider_id)
-{
+const char *sync_agent_uuid(const struct sync_agents *agents, const char *provider_id) {
 	for (int i = 0; i < agents->count; i++) {
 		if (strcmp(agents->provider_ids[i], provider_id) == 0) {
 			return agents->uuids[i];
@@ -91,8 +88,7 @@ const char *sync_agent_uuid(const struct sync_agents *agents, const char *provid
 	return NULL;
 }
 
-static const char *worker_name(struct arena *arena)
-{
+static const char *worker_name(struct arena *arena) {
 	char host[128] = "unknown";
 
 	gethostname(host, sizeof(host) - 1);
@@ -100,11 +96,10 @@ static const char *worker_name(struct arena *arena)
 }
 
 static int start_run(struct app *app, struct arena *arena, const struct sync_request *rq,
-		     struct sync_run *run, struct err *err)
-{
+		     struct sync_run *run, struct err *err) {
 	static const char *const triggers[] = {"schedule", "manual", "cli"};
-	const char *params[] = {run->user_id, run->provider, triggers[rq->trigger],
-				rq->actor_id, worker_name(arena)};
+	const char *params[] = {run->user_id, run->provider, triggers[rq->trigger], rq->actor_id,
+				worker_name(arena)};
 	struct db_rows rows;
 
 	if (db_exec(app->db, arena, "sync_run_start",
@@ -123,16 +118,19 @@ static int start_run(struct app *app, struct arena *arena, const struct sync_req
 }
 
 static void finish_run(struct app *app, struct arena *arena, const struct sync_run *run,
-		       const struct err *failure)
-{
+		       const struct err *failure) {
 	struct err err = {0};
 	const char *params[] = {
-		arena_printf(arena, "%ld", run->id), failure != NULL ? "error" : "ok",
+		arena_printf(arena, "%ld", run->id),
+		failure != NULL ? "error" : "ok",
 		failure != NULL ? failure->msg : NULL,
-		arena_printf(arena, "%d", run->pages), arena_printf(arena, "%d", run->calls_seen),
+		arena_printf(arena, "%d", run->pages),
+		arena_printf(arena, "%d", run->calls_seen),
 		arena_printf(arena, "%d", run->calls_inserted),
-		arena_printf(arena, "%d", run->calls_updated), arena_printf(arena, "%d", run->retries),
-		run->user_id, run->provider,
+		arena_printf(arena, "%d", run->calls_updated),
+		arena_printf(arena, "%d", run->retries),
+		run->user_id,
+		run->provider,
 	};
 
 	if (db_exec(app->db, arena, "sync_run_finish",
@@ -148,8 +146,7 @@ static void finish_run(struct app *app, struct arena *arena, const struct sync_r
 }
 
 static void add_user_json(struct sync_summary *s, const struct sync_run *run, const char *status,
-			  const char *error)
-{
+			  const char *error) {
 	struct json_object *u = json_object_new_object();
 
 	jsonh_add_string(u, "user_id", run->user_id);
@@ -166,11 +163,13 @@ static void add_user_json(struct sync_summary *s, const struct sync_run *run, co
 // Syncs one claimed user and records the run.
 static int run_user(struct app *app, struct arena *arena, const struct sync_provider *p,
 		    const struct sync_request *rq, const char *user_id, struct sync_summary *s,
-		    struct err *err)
-{
+		    struct err *err) {
 	struct sync_run run = {
-		.user_id = user_id, .provider = p->name, .actor_kind = rq->actor_kind,
-		.actor_id = rq->actor_id, .request_id = rq->request_id,
+		.user_id = user_id,
+		.provider = p->name,
+		.actor_kind = rq->actor_kind,
+		.actor_id = rq->actor_id,
+		.request_id = rq->request_id,
 		.deadline_ms = httpc_now_ms() + app->cfg.sync_user_budget_s * 1000,
 	};
 	struct err failure = {0};
@@ -187,12 +186,12 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 		// could not parse or store
 		failure.status = 502;
 	}
-	db_rollback(app->db);	// an unfinished page is dropped; its calls come again next time
+	db_rollback(app->db); // an unfinished page is dropped; its calls come again next time
 	finish_run(app, arena, &run, rc < 0 ? &failure : NULL);
 	arena_destroy(run.arena);
 	if (rc < 0) {
-		log_warn("sync %s of user %s failed after %d pages: %s", p->name, user_id, run.pages,
-			 failure.msg);
+		log_warn("sync %s of user %s failed after %d pages: %s", p->name, user_id,
+			 run.pages, failure.msg);
 		s->failed++;
 	} else {
 		s->synced++;
@@ -210,8 +209,7 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 
 // 1 when claimed (lock taken, not yet synced this round), 0 when skipped.
 static int claim(struct app *app, struct arena *arena, const struct sync_provider *p,
-		 const char *user_id, const char *round_start, struct err *err)
-{
+		 const char *user_id, const char *round_start, struct err *err) {
 	const char *params[] = {lock_class(p), user_id, p->name, round_start};
 	struct db_rows rows;
 
@@ -228,26 +226,25 @@ static int claim(struct app *app, struct arena *arena, const struct sync_provide
 	if (round_start != NULL && strcmp(db_get(&rows, 0, "done"), "t") == 0) {
 		const char *unlock[] = {lock_class(p), user_id};
 		(void)!db_exec(app->db, arena, "sync_unlock",
-			       "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, unlock, NULL, err);
+			       "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, unlock, NULL,
+			       err);
 		return 0;
 	}
 	return 1;
 }
 
 static void release(struct app *app, struct arena *arena, const struct sync_provider *p,
-		    const char *user_id)
-{
+		    const char *user_id) {
 	const char *params[] = {lock_class(p), user_id};
 	struct err err = {0};
 
 	// a lost connection released the lock with the session; nothing to undo then
-	(void)!db_exec(app->db, arena, "sync_unlock", "SELECT pg_advisory_unlock($1::int, hashtext($2))",
-		       2, params, NULL, &err);
+	(void)!db_exec(app->db, arena, "sync_unlock",
+		       "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, params, NULL, &err);
 }
 
 static int list_users(struct app *app, struct arena *arena, const struct sync_provider *p,
-		      const struct sync_request *rq, struct db_rows *users, struct err *err)
-{
+		      const struct sync_request *rq, struct db_rows *users, struct err *err) {
 	const char *params[] = {p->name, rq->only_user};
 
 	if (db_exec(app->db, arena, "sync_users",
@@ -263,17 +260,15 @@ static int list_users(struct app *app, struct arena *arena, const struct sync_pr
 }
 
 static void progress(const struct sync_request *rq, const struct sync_provider *p, int done,
-		     int total, const struct sync_summary *s)
-{
+		     int total, const struct sync_summary *s) {
 	if (rq->show_progress) {
-		fprintf(stderr, "\rsync %s: user %d/%d, %ld calls (%ld new)%s", p->name, done, total,
-			s->calls_seen, s->calls_inserted, done == total ? "\n" : "");
+		fprintf(stderr, "\rsync %s: user %d/%d, %ld calls (%ld new)%s", p->name, done,
+			total, s->calls_seen, s->calls_inserted, done == total ? "\n" : "");
 	}
 }
 
-int sync_users(struct app *app, const struct sync_provider *provider,
-	       const struct sync_request *rq, struct sync_summary *out, struct err *err)
-{
+int sync_users(struct app *app, const struct sync_provider *provider, const struct sync_request *rq,
+	       struct sync_summary *out, struct err *err) {
 	struct arena *arena = arena_create();
 	struct db_rows users;
 	int rc = -1;
@@ -287,14 +282,16 @@ int sync_users(struct app *app, const struct sync_provider *provider,
 		const char *user_id = db_get(&users, r, "user_id");
 		// a named user is synced even if a round already did; a round skips what others did
 		int claimed = claim(app, arena, provider, user_id,
-				    rq->only_user != NULL ? NULL : db_get(&users, 0, "round_start"), err);
+				    rq->only_user != NULL ? NULL : db_get(&users, 0, "round_start"),
+				    err);
 		if (claimed < 0) {
 			goto done;
 		}
 		if (claimed == 0) {
 			out->skipped++;
 			if (rq->only_user != NULL) {
-				err_set(err, 409, "sync_running", "a sync of this user is already running");
+				err_set(err, 409, "sync_running",
+					"a sync of this user is already running");
 				goto done;
 			}
 			continue;
@@ -313,8 +310,7 @@ done:
 }
 
 struct json_object *sync_summary_json(const struct app *app, const struct sync_provider *provider,
-				      const struct sync_summary *s, int label_for_client)
-{
+				      const struct sync_summary *s, int label_for_client) {
 	struct json_object *out = json_object_new_object();
 	struct json_object *errors = json_object_new_array();
 
@@ -333,14 +329,14 @@ struct json_object *sync_summary_json(const struct app *app, const struct sync_p
 	jsonh_add_int64(out, "calls_seen", s->calls_seen);
 	jsonh_add_int64(out, "calls_inserted", s->calls_inserted);
 	jsonh_add_int64(out, "calls_updated", s->calls_updated);
-	json_object_object_add(out, "users", s->users != NULL ? json_object_get(s->users)
-							      : json_object_new_array());
+	json_object_object_add(out, "users",
+			       s->users != NULL ? json_object_get(s->users)
+						: json_object_new_array());
 	json_object_object_add(out, "errors", errors);
 	return out;
 }
 
-int sync_request_from_http(struct app *app, struct http_request *req, struct sync_request *out)
-{
+int sync_request_from_http(struct app *app, struct http_request *req, struct sync_request *out) {
 	struct auth_caller caller;
 	struct json_object *body = NULL;
 	const char *requested = NULL;
@@ -376,8 +372,7 @@ done:
 }
 
 int sync_handle_http(struct app *app, struct http_request *req, struct http_response *resp,
-		     const struct sync_provider *provider)
-{
+		     const struct sync_provider *provider) {
 	struct sync_request rq;
 	struct sync_summary summary;
 	int status;
@@ -398,9 +393,9 @@ int sync_handle_http(struct app *app, struct http_request *req, struct http_resp
 	return status;
 }
 
-int sync_cli(struct app *app, int argc, char **argv, const struct sync_provider *provider)
-{
-	struct sync_request rq = {.trigger = SYNC_CLI, .actor_kind = "cli",
+int sync_cli(struct app *app, int argc, char **argv, const struct sync_provider *provider) {
+	struct sync_request rq = {.trigger = SYNC_CLI,
+				  .actor_kind = "cli",
 				  .show_progress = isatty(STDERR_FILENO)};
 	struct sync_summary summary;
 	struct err err = {0};
@@ -412,7 +407,8 @@ int sync_cli(struct app *app, int argc, char **argv, const struct sync_provider 
 	} else if (argc == 3 && strcmp(argv[1], "--user") == 0 && auth_is_uuid(argv[2])) {
 		rq.only_user = argv[2];
 	} else {
-		fprintf(stderr, "usage: %s --all | --user USER_ID | --socket PATH | --check-config\n",
+		fprintf(stderr,
+			"usage: %s --all | --user USER_ID | --socket PATH | --check-config\n",
 			argv[0]);
 		return 2;
 	}

@@ -21,14 +21,14 @@ enum sync_trigger { SYNC_SCHEDULE, SYNC_MANUAL, SYNC_CLI };
 /* One user's run. The provider reads user_id / cursor_ms / deadline_ms, uses arena for the
  * current page (reset by sync_page_commit), and adds to the counters. */
 struct sync_run {
-	long id;			/* sync_runs.id */
+	long id; /* sync_runs.id */
 	const char *user_id;
 	const char *provider;
-	const char *actor_kind;		/* who asked, for the key audit: service, admin, client, cli */
+	const char *actor_kind; /* who asked, for the key audit: service, admin, client, cli */
 	const char *actor_id;
 	const char *request_id;
-	int64_t cursor_ms;		/* start of the last committed call, -1 if never synced */
-	int64_t deadline_ms;		/* monotonic; past it the provider stops and reports */
+	int64_t cursor_ms;   /* start of the last committed call, -1 if never synced */
+	int64_t deadline_ms; /* monotonic; past it the provider stops and reports */
 	struct arena *arena;
 	int calls_seen;
 	int calls_inserted;
@@ -38,7 +38,7 @@ struct sync_run {
 };
 
 struct sync_provider {
-	const char *name;	/* sync_state.provider and api_keys.service: "retell", "highlevel" */
+	const char *name; /* sync_state.provider and api_keys.service: "retell", "highlevel" */
 	/* Syncs run->user_id from run->cursor_ms on: for each page, db_begin, upsert its calls,
 	 * then sync_page_commit. Returns 0, or -1 with err set (the run is recorded as failed). */
 	int (*sync_user)(struct app *app, struct sync_run *run, struct err *err);
@@ -65,7 +65,7 @@ int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms,
 struct sync_summary {
 	int synced;
 	int failed;
-	int skipped;	/* busy in another worker, or already synced in this round */
+	int skipped; /* busy in another worker, or already synced in this round */
 	long calls_seen;
 	long calls_inserted;
 	long calls_updated;
@@ -76,12 +76,12 @@ struct sync_summary {
  * A single user that is not connected: 404; being synced elsewhere: 409. */
 struct sync_request {
 	enum sync_trigger trigger;
-	const char *only_user;		/* NULL: all users */
+	const char *only_user; /* NULL: all users */
 	const char *actor_kind;
 	const char *actor_id;
 	const char *request_id;
-	int show_progress;		/* a progress line on stderr (terminal) */
-	int label_for_client;		/* white-label the provider name in the summary */
+	int show_progress;    /* a progress line on stderr (terminal) */
+	int label_for_client; /* white-label the provider name in the summary */
 };
 int sync_users(struct app *app, const struct sync_provider *provider,
 	       const struct sync_request *request, struct sync_summary *out,
@@ -93,8 +93,8 @@ struct json_object *sync_summary_json(const struct app *app, const struct sync_p
 
 /* Reads a sync request from HTTP: POST; service role without user_id = every user (the daily
  * job); admins name a user_id; a user syncs themselves. Fills request (arena strings). */
-int sync_request_from_http(struct app *app, struct http_request *req, struct sync_request *out)
-	MUSTCHECK;
+int sync_request_from_http(struct app *app, struct http_request *req,
+			   struct sync_request *out) MUSTCHECK;
 
 /* The whole HTTP handler body for a one-provider sync function. */
 int sync_handle_http(struct app *app, struct http_request *req, struct http_response *resp,

@@ -5,14 +5,12 @@
 
 #include "common/config.h"
 
-int whitelabel_is_platform(const char *s)
-{
+int whitelabel_is_platform(const char *s) {
 	return s != NULL && (strcmp(s, "retell") == 0 || strcmp(s, "highlevel") == 0);
 }
 
 const char *whitelabel_provider_name(const struct config *cfg, int is_admin,
-				     const char *source_platform)
-{
+				     const char *source_platform) {
 	if (source_platform != NULL && strcmp(source_platform, "retell") == 0) {
 		return is_admin ? "Retell" : cfg->label_retell;
 	}

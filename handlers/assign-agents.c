@@ -21,18 +21,18 @@ struct request_body {
 	struct json_object *root;
 	const char *user_id;
 	const char *platform;
-	const char *ids_json;	// the agent_ids array as JSON text, for jsonb_array_elements_text
+	const char *ids_json; // the agent_ids array as JSON text, for jsonb_array_elements_text
 	size_t count;
 };
 
-static int read_body(struct http_request *req, int need_platform, struct request_body *b)
-{
+static int read_body(struct http_request *req, int need_platform, struct request_body *b) {
 	struct json_object *ids = NULL;
 
 	memset(b, 0, sizeof(*b));
 	if (http_json_body(req, &b->root) < 0 ||
 	    jsonh_get_string(b->root, "user_id", 1, &b->user_id, &req->err) < 0 ||
-	    jsonh_get_string(b->root, "source_platform", need_platform, &b->platform, &req->err) < 0 ||
+	    jsonh_get_string(b->root, "source_platform", need_platform, &b->platform, &req->err) <
+		    0 ||
 	    jsonh_get_typed(b->root, "agent_ids", 1, json_type_array, &ids, &req->err) < 0) {
 		return -1;
 	}
@@ -40,16 +40,20 @@ static int read_body(struct http_request *req, int need_platform, struct request
 		return err_set(&req->err, 400, "bad_field", "user_id must be a uuid");
 	}
 	if (b->platform != NULL && !whitelabel_is_platform(b->platform)) {
-		return err_set(&req->err, 400, "bad_field", "source_platform must be retell or highlevel");
+		return err_set(&req->err, 400, "bad_field",
+			       "source_platform must be retell or highlevel");
 	}
 	b->count = json_object_array_length(ids);
 	if (b->count == 0 || b->count > MAX_AGENTS) {
-		return err_set(&req->err, 400, "bad_field", "agent_ids must hold 1..%d ids", MAX_AGENTS);
+		return err_set(&req->err, 400, "bad_field", "agent_ids must hold 1..%d ids",
+			       MAX_AGENTS);
 	}
 	for (size_t i = 0; i < b->count; i++) {
 		struct json_object *id = json_object_array_get_idx(ids, i);
-		if (!json_object_is_type(id, json_type_string) || !auth_is_uuid(json_object_get_string(id))) {
-			return err_set(&req->err, 400, "bad_field", "agent_ids must be agent uuids");
+		if (!json_object_is_type(id, json_type_string) ||
+		    !auth_is_uuid(json_object_get_string(id))) {
+			return err_set(&req->err, 400, "bad_field",
+				       "agent_ids must be agent uuids");
 		}
 	}
 	b->ids_json = jsonh_to_string(ids);
@@ -58,8 +62,7 @@ static int read_body(struct http_request *req, int need_platform, struct request
 
 // Inserts the assignments; every id must be an agent of the named platform, or nothing changes.
 static int assign(struct app *app, struct http_request *req, const struct request_body *b,
-		  struct db_rows *agents)
-{
+		  struct db_rows *agents) {
 	const char *params[] = {b->user_id, b->platform, b->ids_json};
 
 	if (db_exec(app->db, req->arena, "assign_agents",
@@ -80,15 +83,15 @@ static int assign(struct app *app, struct http_request *req, const struct reques
 		    3, params, agents, &req->err) < 0) {
 		return -1;
 	}
-	if (agents->nrows == 0 || strcmp(db_get(agents, 0, "inserted"), db_get(agents, 0, "wanted")) != 0) {
+	if (agents->nrows == 0 ||
+	    strcmp(db_get(agents, 0, "inserted"), db_get(agents, 0, "wanted")) != 0) {
 		return err_set(&req->err, 404, "not_found", "some agent_ids are not %s agents",
 			       b->platform);
 	}
 	return 0;
 }
 
-static int post(struct app *app, struct http_request *req, struct http_response *resp)
-{
+static int post(struct app *app, struct http_request *req, struct http_response *resp) {
 	struct request_body b;
 	struct db_rows agents;
 	struct json_object *out;
@@ -102,8 +105,8 @@ static int post(struct app *app, struct http_request *req, struct http_response 
 		const char *retell_id = db_get(&agents, r, "retell_agent_id");
 		int applied = 0;
 		if (retell_id != NULL &&
-		    inbox_apply_assigned(app, req->arena, b.user_id, retell_id, db_get(&agents, r, "id"),
-					 &applied, &req->err) < 0) {
+		    inbox_apply_assigned(app, req->arena, b.user_id, retell_id,
+					 db_get(&agents, r, "id"), &applied, &req->err) < 0) {
 			goto done;
 		}
 		replayed += applied;
@@ -118,8 +121,7 @@ done:
 	return status < 0 ? req->err.status : status;
 }
 
-static int delete(struct app *app, struct http_request *req, struct http_response *resp)
-{
+static int delete (struct app *app, struct http_request *req, struct http_response *resp) {
 	struct request_body b;
 	struct db_rows rows;
 	struct json_object *out;
@@ -145,8 +147,7 @@ done:
 }
 
 static int list(struct app *app, struct http_request *req, struct http_response *resp,
-		const struct auth_caller *caller)
-{
+		const struct auth_caller *caller) {
 	const char *user_id = NULL;
 	struct db_rows rows;
 	struct json_object *out;
@@ -170,7 +171,8 @@ static int list(struct app *app, struct http_request *req, struct http_response 
 		jsonh_add_string(a, "name", db_get(&rows, r, "name"));
 		jsonh_add_string(a, "source_platform", db_get(&rows, r, "source_platform"));
 		jsonh_add_string(a, "provider",
-				 whitelabel_provider_name(&app->cfg, 1, db_get(&rows, r, "source_platform")));
+				 whitelabel_provider_name(&app->cfg, 1,
+							  db_get(&rows, r, "source_platform")));
 		json_object_array_add(agents, a);
 	}
 	jsonh_add_string(out, "user_id", user_id);
@@ -178,8 +180,7 @@ static int list(struct app *app, struct http_request *req, struct http_response 
 	return http_respond_json(resp, 200, out);
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct auth_caller caller;
 
@@ -194,13 +195,12 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return post(app, req, resp);
 	}
 	if (http_method_is(req, "DELETE")) {
-		return delete(app, req, resp);
+		return delete (app, req, resp);
 	}
 	return list(app, req, resp, &caller);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "assign-agents",
 		.handler = handle,

@@ -12,14 +12,12 @@
 #include "common/jsonh.h"
 #include "common/whitelabel.h"
 
-static void add_count(struct json_object *obj, const char *key, const char *text)
-{
+static void add_count(struct json_object *obj, const char *key, const char *text) {
 	jsonh_add_int64(obj, key, text != NULL ? strtoll(text, NULL, 10) : 0);
 }
 
 // A JSON number written exactly as PostgreSQL rounded it (json-c keeps the text), or null.
-static void add_number_text(struct json_object *obj, const char *key, const char *text)
-{
+static void add_number_text(struct json_object *obj, const char *key, const char *text) {
 	struct json_object *num = NULL;
 
 	if (text != NULL) {
@@ -28,8 +26,7 @@ static void add_number_text(struct json_object *obj, const char *key, const char
 	json_object_object_add(obj, key, num);
 }
 
-static struct json_object *figures_json(const struct db_rows *rows, int r)
-{
+static struct json_object *figures_json(const struct db_rows *rows, int r) {
 	static const char *const moods[] = {"positive", "negative", "neutral", "unknown"};
 	struct json_object *fig = json_object_new_object();
 	struct json_object *sentiment = json_object_new_object();
@@ -49,8 +46,7 @@ static struct json_object *figures_json(const struct db_rows *rows, int r)
 }
 
 static struct json_object *stats_json(const struct app *app, const struct calls_query *q,
-				      const struct db_rows *rows)
-{
+				      const struct db_rows *rows) {
 	struct json_object *obj = json_object_new_object();
 	struct json_object *by_platform = json_object_new_object();
 	struct json_object *by_day = json_object_new_array();
@@ -62,8 +58,8 @@ static struct json_object *stats_json(const struct app *app, const struct calls_
 		if (strcmp(grouping, "total") == 0) {
 			json_object_object_add(obj, "totals", fig);
 		} else if (strcmp(grouping, "platform") == 0) {
-			const char *name = whitelabel_provider_name(
-				&app->cfg, q->is_admin, db_get(rows, r, "platform"));
+			const char *name = whitelabel_provider_name(&app->cfg, q->is_admin,
+								    db_get(rows, r, "platform"));
 			json_object_object_add(by_platform, name, fig);
 		} else {
 			jsonh_add_string(fig, "date", db_get(rows, r, "day"));
@@ -75,8 +71,7 @@ static struct json_object *stats_json(const struct app *app, const struct calls_
 	return obj;
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct calls_query q;
 	struct calls_sql sql;
@@ -97,15 +92,15 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	return http_respond_json(resp, 200, stats_json(app, &q, &rows));
 }
 
-static int cli(struct app *app, int argc, char **argv)
-{
+static int cli(struct app *app, int argc, char **argv) {
 	return calls_query_print_sql(argc, argv, CALLS_QUERY_STATS);
 }
 
-int main(int argc, char **argv)
-{
-	static const struct app_function fn = {
-		.name = "call-stats", .handler = handle, .max_body = 1024, .cli = cli};
+int main(int argc, char **argv) {
+	static const struct app_function fn = {.name = "call-stats",
+					       .handler = handle,
+					       .max_body = 1024,
+					       .cli = cli};
 
 	return app_main(argc, argv, &fn);
 }

@@ -14,12 +14,11 @@
 #include "common/jsonh.h"
 #include "common/secrets.h"
 
-#define MAX_PAGES 100	/* 5,000 agents: far beyond what one location holds */
+#define MAX_PAGES 100 /* 5,000 agents: far beyond what one location holds */
 
 // Upserts one page in one statement; *ids collects the provider ids stored.
 static int upsert_page(struct app *app, struct http_request *req, struct json_object *items,
-		       const char *location_id, struct json_object *ids)
-{
+		       const char *location_id, struct json_object *ids) {
 	const char *params[] = {jsonh_to_string(items), location_id};
 	struct db_rows rows;
 
@@ -42,22 +41,23 @@ static int upsert_page(struct app *app, struct http_request *req, struct json_ob
 		return -1;
 	}
 	for (int r = 0; r < rows.nrows; r++) {
-		json_object_array_add(ids, json_object_new_string(db_get(&rows, r, "highlevel_agent_id")));
+		json_object_array_add(ids, json_object_new_string(
+						   db_get(&rows, r, "highlevel_agent_id")));
 	}
 	return 0;
 }
 
 static int fetch_all(struct app *app, struct http_request *req, const struct highlevel_conn *conn,
-		     struct json_object *ids)
-{
+		     struct json_object *ids) {
 	int more = 1;
 
 	for (int page_no = 1; more && page_no <= MAX_PAGES; page_no++) {
 		struct highlevel_page page;
 		int rc;
 
-		if (highlevel_client_list_agents(app, req->arena, conn->access_token, conn->location_id,
-						 page_no, &page, &req->err) < 0) {
+		if (highlevel_client_list_agents(app, req->arena, conn->access_token,
+						 conn->location_id, page_no, &page,
+						 &req->err) < 0) {
 			return -1;
 		}
 		rc = upsert_page(app, req, page.items, conn->location_id, ids);
@@ -71,8 +71,7 @@ static int fetch_all(struct app *app, struct http_request *req, const struct hig
 }
 
 static int answer(struct app *app, struct http_request *req, struct http_response *resp,
-		  const char *user_id, const char *location_id, struct json_object *ids)
-{
+		  const char *user_id, const char *location_id, struct json_object *ids) {
 	const char *params[] = {jsonh_to_string(ids), user_id};
 	struct db_rows rows;
 	struct json_object *out;
@@ -106,8 +105,7 @@ static int answer(struct app *app, struct http_request *req, struct http_respons
 }
 
 // The user_id of a POST body or a GET query.
-static int requested_user(struct http_request *req, const char **user_id)
-{
+static int requested_user(struct http_request *req, const char **user_id) {
 	struct json_object *body = NULL;
 	const char *value = NULL;
 	int rc = 0;
@@ -125,8 +123,7 @@ static int requested_user(struct http_request *req, const char **user_id)
 	return rc;
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct auth_caller caller;
 	struct highlevel_conn conn = {0};
@@ -143,8 +140,12 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	    auth_target_user(req, &caller, requested, &user_id) < 0) {
 		return req->err.status;
 	}
-	struct secrets_use use = {user_id, "highlevel", caller.kind == AUTH_SERVICE ? "service" : "admin",
-				  caller.user_id, "list voice agents", req->request_id};
+	struct secrets_use use = {user_id,
+				  "highlevel",
+				  caller.kind == AUTH_SERVICE ? "service" : "admin",
+				  caller.user_id,
+				  "list voice agents",
+				  req->request_id};
 	if (highlevel_tokens_get(app, req->arena, &use, &conn, &req->err) < 0) {
 		return req->err.status;
 	}
@@ -163,8 +164,7 @@ done:
 	return status < 0 ? req->err.status : status;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "fetch-available-agents",
 		.handler = handle,

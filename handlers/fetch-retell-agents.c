@@ -18,8 +18,7 @@
 
 #define MAX_PAGES 100
 
-static int upsert_agent(struct app *app, struct http_request *req, struct json_object *agent)
-{
+static int upsert_agent(struct app *app, struct http_request *req, struct json_object *agent) {
 	const char *id = NULL;
 	const char *name = NULL;
 	const char *voice = NULL;
@@ -39,8 +38,13 @@ static int upsert_agent(struct app *app, struct http_request *req, struct json_o
 		return -1;
 	}
 	const char *params[] = {
-		id, name != NULL && name[0] != '\0' ? name : id, voice, language,
-		published < 0 ? NULL : published ? "true" : "false",
+		id,
+		name != NULL && name[0] != '\0' ? name : id,
+		voice,
+		language,
+		published < 0 ? NULL
+		: published   ? "true"
+			      : "false",
 		version < 0 ? NULL : arena_printf(req->arena, "%lld", (long long)version),
 	};
 	return db_exec(app->db, req->arena, "retell_agent_upsert",
@@ -55,8 +59,7 @@ static int upsert_agent(struct app *app, struct http_request *req, struct json_o
 
 // Fetches every page and upserts what it lists; *ids collects the provider ids seen.
 static int fetch_all(struct app *app, struct http_request *req, const char *api_key,
-		     struct json_object *ids)
-{
+		     struct json_object *ids) {
 	const char *next = NULL;
 	int pages = 0;
 
@@ -85,8 +88,7 @@ static int fetch_all(struct app *app, struct http_request *req, const char *api_
 }
 
 static int answer(struct app *app, struct http_request *req, struct http_response *resp,
-		  const struct auth_caller *caller, const char *user_id, struct json_object *ids)
-{
+		  const struct auth_caller *caller, const char *user_id, struct json_object *ids) {
 	int is_admin = caller->kind != AUTH_CLIENT;
 	const char *params[] = {jsonh_to_string(ids), user_id};
 	struct db_rows rows;
@@ -111,17 +113,22 @@ static int answer(struct app *app, struct http_request *req, struct http_respons
 		jsonh_add_string(a, "id", db_get(&rows, r, "id"));
 		jsonh_add_string(a, "name", db_get(&rows, r, "name"));
 		jsonh_add_string(a, "language", db_get(&rows, r, "language"));
-		jsonh_add_string(a, "provider", whitelabel_provider_name(&app->cfg, is_admin, "retell"));
+		jsonh_add_string(a, "provider",
+				 whitelabel_provider_name(&app->cfg, is_admin, "retell"));
 		if (is_admin) {
 			// provider ids and voices name the provider: admins only (white-label)
 			jsonh_add_string(a, "source_platform", "retell");
 			jsonh_add_string(a, "retell_agent_id", db_get(&rows, r, "retell_agent_id"));
 			jsonh_add_string(a, "voice_id", db_get(&rows, r, "voice_id"));
 		}
-		json_object_object_add(a, "is_published", published == NULL ? NULL
-							  : json_object_new_boolean(published[0] == 't'));
-		json_object_object_add(a, "version", version == NULL ? NULL
-						     : json_object_new_int64(strtoll(version, NULL, 10)));
+		json_object_object_add(a, "is_published",
+				       published == NULL
+					       ? NULL
+					       : json_object_new_boolean(published[0] == 't'));
+		json_object_object_add(a, "version",
+				       version == NULL
+					       ? NULL
+					       : json_object_new_int64(strtoll(version, NULL, 10)));
 		jsonh_add_bool(a, "assigned", strcmp(db_get(&rows, r, "assigned"), "t") == 0);
 		json_object_array_add(list, a);
 	}
@@ -130,8 +137,7 @@ static int answer(struct app *app, struct http_request *req, struct http_respons
 	return http_respond_json(resp, 200, out);
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct auth_caller caller;
 	struct json_object *body = NULL;
@@ -154,8 +160,12 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		goto done;
 	}
 	if (test_key == NULL) {
-		struct secrets_use use = {user_id, "retell", caller.kind == AUTH_CLIENT ? "client" : "admin",
-					  caller.user_id, "list workspace agents", req->request_id};
+		struct secrets_use use = {user_id,
+					  "retell",
+					  caller.kind == AUTH_CLIENT ? "client" : "admin",
+					  caller.user_id,
+					  "list workspace agents",
+					  req->request_id};
 		if (secrets_load_access_token(app, req->arena, &use, &key, &req->err) < 0) {
 			goto done;
 		}
@@ -171,8 +181,7 @@ done:
 	return status < 0 ? req->err.status : status;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "fetch-retell-agents",
 		.handler = handle,

@@ -32,7 +32,7 @@
 struct call {
 	const char *id;
 	const char *platform;
-	const char *owner;	// whose connection fetches it
+	const char *owner; // whose connection fetches it
 	const char *retell_call_id;
 	const char *message_id;
 	const char *recording_url;
@@ -40,8 +40,7 @@ struct call {
 
 // Loads the call when the caller may see it; 404 otherwise, whether or not it exists.
 static int load_call(struct app *app, struct http_request *req, const struct auth_caller *caller,
-		     const char *call_id, struct call *out)
-{
+		     const char *call_id, struct call *out) {
 	const char *params[] = {call_id, caller->kind == AUTH_CLIENT ? caller->user_id : NULL};
 	struct db_rows rows;
 
@@ -72,20 +71,19 @@ static int load_call(struct app *app, struct http_request *req, const struct aut
 }
 
 static struct secrets_use key_use(struct http_request *req, const struct auth_caller *caller,
-				  const char *owner, const char *service, const char *purpose)
-{
+				  const char *owner, const char *service, const char *purpose) {
 	static const char *const kinds[] = {"anon", "client", "admin", "service"};
-	struct secrets_use use = {owner, service, kinds[caller->kind], caller->user_id, purpose,
-				  req->request_id};
+	struct secrets_use use = {owner,	   service, kinds[caller->kind],
+				  caller->user_id, purpose, req->request_id};
 
 	return use;
 }
 
 // Asks the provider for the call's current recording URL (a signed one expires) and stores it.
 static int fresh_retell_url(struct app *app, struct http_request *req,
-			    const struct auth_caller *caller, struct call *call)
-{
-	struct secrets_use use = key_use(req, caller, call->owner, "retell", "renew a recording URL");
+			    const struct auth_caller *caller, struct call *call) {
+	struct secrets_use use =
+		key_use(req, caller, call->owner, "retell", "renew a recording URL");
 	struct json_object *obj = NULL;
 	const char *url = NULL;
 	char *key = NULL;
@@ -95,7 +93,8 @@ static int fresh_retell_url(struct app *app, struct http_request *req,
 		return err_set(&req->err, 404, "no_recording", "the recording is not available");
 	}
 	if (secrets_load_access_token(app, req->arena, &use, &key, &req->err) < 0 ||
-	    retell_client_get_call(app, req->arena, key, call->retell_call_id, &obj, &req->err) < 0 ||
+	    retell_client_get_call(app, req->arena, key, call->retell_call_id, &obj, &req->err) <
+		    0 ||
 	    jsonh_get_string(obj, "recording_url", 0, &url, &req->err) < 0) {
 		goto done;
 	}
@@ -119,13 +118,13 @@ done:
 
 // What an upstream answer that was not streamed means for the client.
 static int not_streamed(struct http_request *req, struct http_response *resp,
-			const struct recording_result *r)
-{
+			const struct recording_result *r) {
 	if (r->status == 416) {
 		if (r->content_range != NULL) {
 			http_add_header(resp, "Content-Range", r->content_range);
 		}
-		return http_fail(req, 416, "range_not_satisfiable", "the requested range is not available");
+		return http_fail(req, 416, "range_not_satisfiable",
+				 "the requested range is not available");
 	}
 	if (r->status == 404 || r->status == 410) {
 		return http_fail(req, 404, "no_recording", "the recording is not available");
@@ -134,13 +133,11 @@ static int not_streamed(struct http_request *req, struct http_response *resp,
 			 "the recording could not be fetched (%ld); retry later", r->status);
 }
 
-static int expired(long status)
-{
+static int expired(long status) {
 	return status == 400 || status == 403 || status == 404;
 }
 
-static int redirect(struct http_response *resp, const char *url)
-{
+static int redirect(struct http_response *resp, const char *url) {
 	struct json_object *out = json_object_new_object();
 
 	http_add_header(resp, "Location", url);
@@ -149,8 +146,7 @@ static int redirect(struct http_response *resp, const char *url)
 }
 
 static int serve_retell(struct app *app, struct http_request *req, struct http_response *resp,
-			const struct auth_caller *caller, struct call *call, int want_redirect)
-{
+			const struct auth_caller *caller, struct call *call, int want_redirect) {
 	enum recording_mode mode = want_redirect ? RECORDING_PROBE : RECORDING_STREAM;
 	struct recording_result r = {0};
 	int renewed = 0;
@@ -181,9 +177,9 @@ static int serve_retell(struct app *app, struct http_request *req, struct http_r
 }
 
 static int serve_highlevel(struct app *app, struct http_request *req, struct http_response *resp,
-			   const struct auth_caller *caller, const struct call *call)
-{
-	struct secrets_use use = key_use(req, caller, call->owner, "highlevel", "stream a call recording");
+			   const struct auth_caller *caller, const struct call *call) {
+	struct secrets_use use =
+		key_use(req, caller, call->owner, "highlevel", "stream a call recording");
 	struct highlevel_conn conn = {0};
 	struct recording_result r = {0};
 	const char **headers;
@@ -224,8 +220,7 @@ static int serve_highlevel(struct app *app, struct http_request *req, struct htt
 // HMAC over what the link grants, under a key derived from the sealing key: a leaked link
 // names one call, one viewer, and dies within the hour.
 static void link_signature(const struct app *app, const char *call_id, const char *viewer,
-			   char kind, long expires, char hex[2 * CRYPTO_SHA256_LEN + 1])
-{
+			   char kind, long expires, char hex[2 * CRYPTO_SHA256_LEN + 1]) {
 	uint8_t key[CRYPTO_SHA256_LEN];
 	uint8_t mac[CRYPTO_SHA256_LEN];
 	char msg[256];
@@ -239,8 +234,7 @@ static void link_signature(const struct app *app, const char *call_id, const cha
 }
 
 static int answer_link(struct app *app, struct http_request *req, struct http_response *resp,
-		       const struct auth_caller *caller, const char *call_id)
-{
+		       const struct auth_caller *caller, const char *call_id) {
 	const char *viewer = caller->user_id != NULL ? caller->user_id : "service";
 	char kind = caller->kind == AUTH_CLIENT ? 'c' : 'a';
 	long expires = (long)time(NULL) + LINK_TTL_S;
@@ -248,17 +242,17 @@ static int answer_link(struct app *app, struct http_request *req, struct http_re
 	struct json_object *out = json_object_new_object();
 
 	link_signature(app, call_id, viewer, kind, expires, sig);
-	jsonh_add_string(out, "url", arena_printf(req->arena,
-		"/functions/v1/get-call-recording?call_id=%s&viewer=%s&kind=%c&expires=%ld&sig=%s",
-		call_id, viewer, kind, expires, sig));
+	jsonh_add_string(out, "url",
+			 arena_printf(req->arena,
+				      "/functions/v1/get-call-recording?call_id=%s&viewer=%s&kind=%c&expires=%ld&sig=%s",
+				      call_id, viewer, kind, expires, sig));
 	jsonh_add_int64(out, "expires_at", expires);
 	return http_respond_json(resp, 200, out);
 }
 
 // A signed link stands in for the bearer token of the viewer it was made for.
 static int link_caller(struct app *app, struct http_request *req, const char *call_id,
-		       struct auth_caller *caller)
-{
+		       struct auth_caller *caller) {
 	const char *viewer = http_query(req, "viewer");
 	const char *kind = http_query(req, "kind");
 	const char *expires = http_query(req, "expires");
@@ -277,15 +271,15 @@ static int link_caller(struct app *app, struct http_request *req, const char *ca
 		return err_set(&req->err, 401, "bad_link", "invalid playback link");
 	}
 	if (at < (long)time(NULL)) {
-		return err_set(&req->err, 401, "bad_link", "playback link expired; ask for a new one");
+		return err_set(&req->err, 401, "bad_link",
+			       "playback link expired; ask for a new one");
 	}
 	caller->kind = kind[0] == 'c' ? AUTH_CLIENT : AUTH_ADMIN;
 	caller->user_id = kind[0] == 'c' || strcmp(viewer, "service") != 0 ? viewer : NULL;
 	return 0;
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct auth_caller caller;
 	struct call call = {0};
@@ -321,8 +315,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	return http_fail(req, 404, "no_recording", "the recording is not available");
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "get-call-recording",
 		.handler = handle,

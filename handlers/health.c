@@ -5,8 +5,7 @@
 #include "common/db.h"
 #include "common/jsonh.h"
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct json_object *obj;
 	char version[64];
@@ -25,9 +24,10 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	return http_respond_json(resp, 200, obj);
 }
 
-int main(int argc, char **argv)
-{
-	static const struct app_function fn = {.name = "health", .handler = handle, .max_body = 1024};
+int main(int argc, char **argv) {
+	static const struct app_function fn = {.name = "health",
+					       .handler = handle,
+					       .max_body = 1024};
 
 	return app_main(argc, argv, &fn);
 }

@@ -19,20 +19,19 @@
 #include "common/log.h"
 #include "common/secrets.h"
 
-#define STATE_BYTES 32
-#define STATE_TTL_S 600
+#define STATE_BYTES   32
+#define STATE_TTL_S   600
 #define MAX_STATE_LEN 128
-#define MAX_CODE_LEN 4096
+#define MAX_CODE_LEN  4096
 
-static int requested_user(struct http_request *req, const char **user_id)
-{
+static int requested_user(struct http_request *req, const char **user_id) {
 	struct json_object *body = NULL;
 	const char *value = NULL;
 	int rc = 0;
 
 	*user_id = NULL;
 	if (req->body_len == 0) {
-		return 0;	// a user connecting themselves may send nothing
+		return 0; // a user connecting themselves may send nothing
 	}
 	if (http_json_body(req, &body) < 0 ||
 	    jsonh_get_string(body, "user_id", 0, &value, &req->err) < 0) {
@@ -45,24 +44,22 @@ static int requested_user(struct http_request *req, const char **user_id)
 }
 
 static int save_state(struct app *app, struct http_request *req, const char *state,
-		      const char *user_id, const char *created_by)
-{
+		      const char *user_id, const char *created_by) {
 	const char *params[] = {state, user_id, created_by,
 				arena_printf(req->arena, "%d", STATE_TTL_S)};
 	struct err ignored = {0};
 
 	// spent and expired states are kept a day for the record, then dropped
 	(void)!db_exec(app->db, req->arena, "oauth_states_expire",
-		       "DELETE FROM oauth_states WHERE expires_at < now() - interval '1 day'", 0, NULL,
-		       NULL, &ignored);
+		       "DELETE FROM oauth_states WHERE expires_at < now() - interval '1 day'", 0,
+		       NULL, NULL, &ignored);
 	return db_exec(app->db, req->arena, "oauth_state_create",
 		       "INSERT INTO oauth_states (state, provider, user_id, created_by, expires_at)"
 		       " VALUES ($1, 'highlevel', $2::uuid, $3::uuid, now() + $4::int * interval '1 second')",
 		       4, params, NULL, &req->err);
 }
 
-static int start(struct app *app, struct http_request *req, struct http_response *resp)
-{
+static int start(struct app *app, struct http_request *req, struct http_response *resp) {
 	struct auth_caller caller;
 	const char *requested = NULL;
 	const char *user_id = NULL;
@@ -83,7 +80,8 @@ static int start(struct app *app, struct http_request *req, struct http_response
 		return req->err.status;
 	}
 	out = json_object_new_object();
-	jsonh_add_string(out, "authorize_url", highlevel_client_authorize_url(app, req->arena, state));
+	jsonh_add_string(out, "authorize_url",
+			 highlevel_client_authorize_url(app, req->arena, state));
 	jsonh_add_string(out, "state", state);
 	jsonh_add_int64(out, "expires_in", STATE_TTL_S);
 	jsonh_add_string(out, "user_id", user_id);
@@ -93,8 +91,7 @@ static int start(struct app *app, struct http_request *req, struct http_response
 // Spends the state (single use) and tells who it was started for; 400 unless it is known,
 // unused and unexpired. Concurrent uses of one state: the UPDATE lets exactly one through.
 static int spend_state(struct app *app, struct http_request *req, const char *state,
-		       const char **user_id, const char **created_by)
-{
+		       const char **user_id, const char **created_by) {
 	const char *params[] = {state};
 	struct db_rows rows;
 	const char *known;
@@ -130,8 +127,7 @@ static int spend_state(struct app *app, struct http_request *req, const char *st
 }
 
 static int store_tokens(struct app *app, struct http_request *req, const char *user_id,
-			const struct highlevel_token *tok)
-{
+			const struct highlevel_token *tok) {
 	const char *access = secrets_seal(app, req->arena, user_id, "highlevel", "access_token",
 					  tok->access_token, &req->err);
 	const char *refresh = secrets_seal(app, req->arena, user_id, "highlevel", "refresh_token",
@@ -156,8 +152,7 @@ static int store_tokens(struct app *app, struct http_request *req, const char *u
 		       5, params, NULL, &req->err);
 }
 
-static int valid_param(const char *s, size_t max)
-{
+static int valid_param(const char *s, size_t max) {
 	size_t len = s != NULL ? strlen(s) : 0;
 
 	if (len == 0 || len > max) {
@@ -171,8 +166,7 @@ static int valid_param(const char *s, size_t max)
 	return 1;
 }
 
-static int complete(struct app *app, struct http_request *req, struct http_response *resp)
-{
+static int complete(struct app *app, struct http_request *req, struct http_response *resp) {
 	const char *code = http_query(req, "code");
 	const char *state = http_query(req, "state");
 	const char *user_id = NULL;
@@ -201,10 +195,14 @@ static int complete(struct app *app, struct http_request *req, struct http_respo
 			"the authorization must be granted for one location (sub-account)");
 		goto done;
 	}
-	struct secrets_use use = {user_id, "highlevel",
-				  created_by == NULL ? "service"
-				  : strcmp(created_by, user_id) == 0 ? "client" : "admin",
-				  created_by, "store the tokens of a new authorization", req->request_id};
+	struct secrets_use use = {user_id,
+				  "highlevel",
+				  created_by == NULL		     ? "service"
+				  : strcmp(created_by, user_id) == 0 ? "client"
+								     : "admin",
+				  created_by,
+				  "store the tokens of a new authorization",
+				  req->request_id};
 	if (store_tokens(app, req, user_id, &tok) < 0 ||
 	    secrets_audit(app, req->arena, &use, &req->err) < 0) {
 		goto done;
@@ -221,12 +219,12 @@ done:
 	return status < 0 ? req->err.status : status;
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 
 	if (!http_method_is(req, "GET") && !http_method_is(req, "POST")) {
-		return http_fail(req, 405, "method_not_allowed", "use POST to start, GET to complete");
+		return http_fail(req, 405, "method_not_allowed",
+				 "use POST to start, GET to complete");
 	}
 	if (!highlevel_client_configured(app)) {
 		return http_fail(req, 503, "not_configured",
@@ -236,8 +234,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	return http_method_is(req, "POST") ? start(app, req, resp) : complete(app, req, resp);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "highlevel-oauth",
 		.handler = handle,

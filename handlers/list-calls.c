@@ -11,8 +11,7 @@
 #include "common/jsonh.h"
 #include "common/whitelabel.h"
 
-static void add_int_or_null(struct json_object *obj, const char *key, const char *text)
-{
+static void add_int_or_null(struct json_object *obj, const char *key, const char *text) {
 	if (text == NULL) {
 		json_object_object_add(obj, key, NULL);
 		return;
@@ -20,8 +19,7 @@ static void add_int_or_null(struct json_object *obj, const char *key, const char
 	jsonh_add_int64(obj, key, strtoll(text, NULL, 10));
 }
 
-static void add_bool_or_null(struct json_object *obj, const char *key, const char *text)
-{
+static void add_bool_or_null(struct json_object *obj, const char *key, const char *text) {
 	if (text == NULL) {
 		json_object_object_add(obj, key, NULL);
 		return;
@@ -30,11 +28,10 @@ static void add_bool_or_null(struct json_object *obj, const char *key, const cha
 }
 
 static struct json_object *call_json(const struct app *app, const struct calls_query *q,
-				     const struct db_rows *rows, int r)
-{
+				     const struct db_rows *rows, int r) {
 	// cost stays numeric text: money never goes through a double
 	static const char *const text_columns[] = {
-		"started_at", "ended_at", "cost", "direction", "call_type",
+		"started_at",  "ended_at",  "cost",    "direction",   "call_type",
 		"call_status", "sentiment", "summary", "from_number", "to_number",
 	};
 	struct json_object *call = json_object_new_object();
@@ -63,8 +60,7 @@ static struct json_object *call_json(const struct app *app, const struct calls_q
 	return call;
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct calls_query q;
 	struct calls_sql sql;
@@ -102,15 +98,15 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	return http_respond_json(resp, 200, obj);
 }
 
-static int cli(struct app *app, int argc, char **argv)
-{
+static int cli(struct app *app, int argc, char **argv) {
 	return calls_query_print_sql(argc, argv, CALLS_QUERY_LIST);
 }
 
-int main(int argc, char **argv)
-{
-	static const struct app_function fn = {
-		.name = "list-calls", .handler = handle, .max_body = 1024, .cli = cli};
+int main(int argc, char **argv) {
+	static const struct app_function fn = {.name = "list-calls",
+					       .handler = handle,
+					       .max_body = 1024,
+					       .cli = cli};
 
 	return app_main(argc, argv, &fn);
 }

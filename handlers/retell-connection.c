@@ -20,8 +20,7 @@
 #define MAX_KEY_LEN 256
 
 // Lists the workspace's first page of agents: the provider's own verdict on the key.
-static int test_key(struct app *app, struct http_request *req, const char *api_key, int *agents)
-{
+static int test_key(struct app *app, struct http_request *req, const char *api_key, int *agents) {
 	struct retell_page page;
 
 	if (retell_client_list_agents(app, api_key, NULL, &page, &req->err) < 0) {
@@ -32,8 +31,7 @@ static int test_key(struct app *app, struct http_request *req, const char *api_k
 	return 0;
 }
 
-static int valid_key_text(const char *key)
-{
+static int valid_key_text(const char *key) {
 	size_t len = strlen(key);
 
 	if (len < 8 || len > MAX_KEY_LEN) {
@@ -48,10 +46,9 @@ static int valid_key_text(const char *key)
 }
 
 static int store_key(struct app *app, struct http_request *req, const char *user_id,
-		     const char *api_key)
-{
-	const char *sealed = secrets_seal(app, req->arena, user_id, "retell", "access_token", api_key,
-					  &req->err);
+		     const char *api_key) {
+	const char *sealed = secrets_seal(app, req->arena, user_id, "retell", "access_token",
+					  api_key, &req->err);
 	const char *params[] = {user_id, sealed, secrets_hint(req->arena, api_key)};
 
 	if (sealed == NULL) {
@@ -67,8 +64,7 @@ static int store_key(struct app *app, struct http_request *req, const char *user
 		       3, params, NULL, &req->err);
 }
 
-static int save(struct app *app, struct http_request *req, struct http_response *resp)
-{
+static int save(struct app *app, struct http_request *req, struct http_response *resp) {
 	struct json_object *body = NULL;
 	const char *user_id = NULL;
 	const char *api_key = NULL;
@@ -113,8 +109,7 @@ done:
 }
 
 static int show(struct app *app, struct http_request *req, struct http_response *resp,
-		const char *user_id)
-{
+		const char *user_id) {
 	const char *params[] = {user_id};
 	struct db_rows rows;
 	struct json_object *out;
@@ -131,7 +126,8 @@ static int show(struct app *app, struct http_request *req, struct http_response 
 	}
 	out = json_object_new_object();
 	jsonh_add_string(out, "user_id", user_id);
-	jsonh_add_bool(out, "connected", rows.nrows == 1 && strcmp(db_get(&rows, 0, "is_active"), "t") == 0);
+	jsonh_add_bool(out, "connected",
+		       rows.nrows == 1 && strcmp(db_get(&rows, 0, "is_active"), "t") == 0);
 	if (rows.nrows == 1) {
 		jsonh_add_string(out, "since", db_get(&rows, 0, "since"));
 		jsonh_add_string(out, "key_hint", db_get(&rows, 0, "key_hint"));
@@ -143,8 +139,7 @@ static int show(struct app *app, struct http_request *req, struct http_response 
 }
 
 static int disconnect(struct app *app, struct http_request *req, struct http_response *resp,
-		      const char *user_id)
-{
+		      const char *user_id) {
 	const char *params[] = {user_id};
 	struct db_rows rows;
 	struct json_object *out;
@@ -166,15 +161,15 @@ static int disconnect(struct app *app, struct http_request *req, struct http_res
 	}
 	out = json_object_new_object();
 	jsonh_add_bool(out, "disconnected", 1);
-	jsonh_add_int64(out, "assigned_agents", strtoll(db_get(&rows, 0, "assigned_agents"), NULL, 10));
+	jsonh_add_int64(out, "assigned_agents",
+			strtoll(db_get(&rows, 0, "assigned_agents"), NULL, 10));
 	jsonh_add_string(out, "note",
 			 "assigned agents stay assigned and their calls are kept; new webhook deliveries"
 			 " for them are refused and syncs skip this user until a key is connected again");
 	return http_respond_json(resp, 200, out);
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct auth_caller caller;
 	const char *user_id = NULL;
@@ -196,8 +191,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 					  : disconnect(app, req, resp, user_id);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "retell-connection",
 		.handler = handle,

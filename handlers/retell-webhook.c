@@ -22,19 +22,17 @@
 
 struct verified {
 	const char *user_id;
-	const char *agent_uuid;	// set when the agent is assigned to that user
+	const char *agent_uuid; // set when the agent is assigned to that user
 };
 
-static int64_t now_ms(void)
-{
+static int64_t now_ms(void) {
 	struct timespec ts;
 
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int path_user(struct http_request *req, const char **user_id)
-{
+static int path_user(struct http_request *req, const char **user_id) {
 	const char *sub = req->subpath;
 
 	*user_id = NULL;
@@ -52,8 +50,7 @@ static int path_user(struct http_request *req, const char **user_id)
 // every connected workspace, owners of the agent first. Each key is wiped after its try.
 static int find_signer(struct app *app, struct http_request *req, const char *path_user_id,
 		       const char *agent_id, int64_t ts, const uint8_t digest[32],
-		       struct verified *out)
-{
+		       struct verified *out) {
 	const char *params[] = {agent_id, path_user_id};
 	struct db_rows rows;
 
@@ -76,7 +73,8 @@ static int find_signer(struct app *app, struct http_request *req, const char *pa
 		int match;
 
 		if (key == NULL) {
-			log_error("stored Retell key of user %s cannot be opened: %s", user_id, ignored.msg);
+			log_error("stored Retell key of user %s cannot be opened: %s", user_id,
+				  ignored.msg);
 			continue;
 		}
 		match = retell_signature_matches(key, req->body, req->body_len, ts, digest);
@@ -90,8 +88,7 @@ static int find_signer(struct app *app, struct http_request *req, const char *pa
 	return err_set(&req->err, 401, "bad_signature", "signature does not match");
 }
 
-static int is_json(const char *content_type)
-{
+static int is_json(const char *content_type) {
 	size_t n = strlen("application/json");
 
 	return content_type != NULL && strncasecmp(content_type, "application/json", n) == 0 &&
@@ -99,8 +96,7 @@ static int is_json(const char *content_type)
 }
 
 static int answer(struct http_response *resp, enum inbox_outcome outcome,
-		  const struct calls_result *result)
-{
+		  const struct calls_result *result) {
 	static const char *const names[] = {"applied", "unassigned", "ignored"};
 	struct json_object *obj = json_object_new_object();
 
@@ -112,8 +108,7 @@ static int answer(struct http_response *resp, enum inbox_outcome outcome,
 	return http_respond_json(resp, 200, obj);
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	const char *path_user_id = NULL;
 	struct retell_delivery delivery;
@@ -171,8 +166,7 @@ done:
 	return status;
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "retell-webhook",
 		.handler = handle,

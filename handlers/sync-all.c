@@ -13,12 +13,11 @@
 #include "common/whitelabel.h"
 
 static const struct sync_provider *const providers[] = {&retell_sync_provider,
-							 &highlevel_sync_provider};
+							&highlevel_sync_provider};
 #define NPROVIDERS (sizeof(providers) / sizeof(providers[0]))
 
 static struct json_object *failure_json(struct app *app, const struct sync_provider *p,
-					const struct sync_request *rq, const struct err *e)
-{
+					const struct sync_request *rq, const struct err *e) {
 	struct json_object *out = json_object_new_object();
 
 	jsonh_add_string(out, "provider",
@@ -28,8 +27,7 @@ static struct json_object *failure_json(struct app *app, const struct sync_provi
 	return out;
 }
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 	struct sync_request rq;
 	struct json_object *syncs;
@@ -64,7 +62,8 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	if (ran == 0) {
 		json_object_put(syncs);
 		if (failed == 0) {
-			return http_fail(req, 404, "not_connected", "this user has no active connection");
+			return http_fail(req, 404, "not_connected",
+					 "this user has no active connection");
 		}
 		return http_fail(req, first.status, first.code, "%s", first.msg);
 	}
@@ -75,8 +74,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	return http_respond_json(resp, 200, out);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "sync-all",
 		.handler = handle,

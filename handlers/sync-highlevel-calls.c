@@ -5,18 +5,15 @@
 #include "common/highlevel_sync.h"
 #include "common/sync.h"
 
-static int handle(void *ctx, struct http_request *req, struct http_response *resp)
-{
+static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	return sync_handle_http(ctx, req, resp, &highlevel_sync_provider);
 }
 
-static int cli(struct app *app, int argc, char **argv)
-{
+static int cli(struct app *app, int argc, char **argv) {
 	return sync_cli(app, argc, argv, &highlevel_sync_provider);
 }
 
-int main(int argc, char **argv)
-{
+int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "sync-highlevel-calls",
 		.handler = handle,

@@ -17,8 +17,7 @@ struct arena {
 	struct chunk *head;
 };
 
-struct arena *arena_create(void)
-{
+struct arena *arena_create(void) {
 	struct arena *arena = calloc(1, sizeof(*arena));
 
 	if (arena == NULL) {
@@ -27,8 +26,7 @@ struct arena *arena_create(void)
 	return arena;
 }
 
-void arena_reset(struct arena *arena)
-{
+void arena_reset(struct arena *arena) {
 	while (arena->head != NULL) {
 		struct chunk *next = arena->head->next;
 		free(arena->head->mem);
@@ -37,8 +35,7 @@ void arena_reset(struct arena *arena)
 	}
 }
 
-void arena_destroy(struct arena *arena)
-{
+void arena_destroy(struct arena *arena) {
 	if (arena == NULL) {
 		return;
 	}
@@ -46,8 +43,7 @@ void arena_destroy(struct arena *arena)
 	free(arena);
 }
 
-void *arena_alloc(struct arena *arena, size_t size)
-{
+void *arena_alloc(struct arena *arena, size_t size) {
 	struct chunk *c = malloc(sizeof(*c));
 
 	if (c == NULL) {
@@ -63,8 +59,7 @@ void *arena_alloc(struct arena *arena, size_t size)
 	return c->mem;
 }
 
-char *arena_strndup(struct arena *arena, const char *s, size_t n)
-{
+char *arena_strndup(struct arena *arena, const char *s, size_t n) {
 	char *p = arena_alloc(arena, n + 1);
 
 	memcpy(p, s, n);
@@ -72,13 +67,11 @@ char *arena_strndup(struct arena *arena, const char *s, size_t n)
 	return p;
 }
 
-char *arena_strdup(struct arena *arena, const char *s)
-{
+char *arena_strdup(struct arena *arena, const char *s) {
 	return arena_strndup(arena, s, strlen(s));
 }
 
-char *arena_printf(struct arena *arena, const char *fmt, ...)
-{
+char *arena_printf(struct arena *arena, const char *fmt, ...) {
 	va_list ap;
 	char probe[1];
 	int n;

@@ -13,21 +13,21 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 // A fixed clock (2026-01-01T00:00:00Z) so an input behaves the same on every run.
-#define FUZZ_NOW_S 1767225600LL
+#define FUZZ_NOW_S  1767225600LL
 #define FUZZ_NOW_MS (FUZZ_NOW_S * 1000)
 
 // A property the target checks failed: abort, so libFuzzer saves the input as a crash.
-#define FUZZ_ASSERT(cond)                                                                     \
-	do {                                                                                  \
-		if (!(cond)) {                                                                \
-			fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, #cond); \
-			abort();                                                              \
-		}                                                                             \
+#define FUZZ_ASSERT(cond)                                                                   \
+	do {                                                                                \
+		if (!(cond)) {                                                              \
+			fprintf(stderr, "%s:%d: property failed: %s\n", __FILE__, __LINE__, \
+				#cond);                                                     \
+			abort();                                                            \
+		}                                                                           \
 	} while (0)
 
 // A NUL-terminated heap copy of exactly len bytes (+1), as the handlers get bodies and headers.
-static inline char *fuzz_strndup(const uint8_t *data, size_t len)
-{
+static inline char *fuzz_strndup(const uint8_t *data, size_t len) {
 	char *s = malloc(len + 1);
 
 	if (s == NULL) {
@@ -43,8 +43,7 @@ static inline char *fuzz_strndup(const uint8_t *data, size_t len)
 // Splits data at the first '\n': *head gets what precedes it (NULL when there is no '\n'), and
 // the rest is returned in *tail. Both are fuzz_strndup copies the caller frees.
 static inline void fuzz_split(const uint8_t *data, size_t size, char **head, char **tail,
-			      size_t *tail_len)
-{
+			      size_t *tail_len) {
 	const uint8_t *nl = size > 0 ? memchr(data, '\n', size) : NULL;
 
 	if (nl == NULL) {
@@ -61,8 +60,7 @@ static inline void fuzz_split(const uint8_t *data, size_t size, char **head, cha
 static volatile size_t fuzz_sink;
 
 // Reads a returned string to its end (ASan checks the bytes are still valid memory).
-static inline void fuzz_touch(const char *s)
-{
+static inline void fuzz_touch(const char *s) {
 	if (s != NULL) {
 		fuzz_sink += strlen(s);
 	}

@@ -16,7 +16,7 @@
 #include "common/jwt.h"
 #include "test/fuzz/fuzz.h"
 
-#define SECRET "fuzz-jwt-secret-with-at-least-32-characters"
+#define SECRET	 "fuzz-jwt-secret-with-at-least-32-characters"
 #define AUDIENCE "authenticated"
 #define LEEWAY_S 30
 
@@ -25,13 +25,11 @@ static struct jwt_keys *keys;
 static EVP_PKEY *ec_key;
 static EVP_PKEY *rsa_key;
 
-static char *b64(const void *data, size_t len)
-{
+static char *b64(const void *data, size_t len) {
 	return crypto_base64_encode(arena, data, len, 1);
 }
 
-static char *bn_b64(EVP_PKEY *pkey, const char *param, int width)
-{
+static char *bn_b64(EVP_PKEY *pkey, const char *param, int width) {
 	BIGNUM *bn = NULL;
 	uint8_t buf[512];
 	char *out;
@@ -49,17 +47,19 @@ static char *bn_b64(EVP_PKEY *pkey, const char *param, int width)
 }
 
 // Writes the JWKS to a temporary file and loads it with the HS256 secret.
-static void load_keys(void)
-{
+static void load_keys(void) {
 	char path[] = "/tmp/fuzz_jwks_XXXXXX";
 	int fd = mkstemp(path);
 	struct err err = {0};
-	char *jwks = arena_printf(arena,
-		"{\"keys\":[{\"kty\":\"EC\",\"kid\":\"ec1\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},"
-		"{\"kty\":\"RSA\",\"kid\":\"rsa1\",\"n\":\"%s\",\"e\":\"%s\"},"
-		"{\"kty\":\"oct\",\"kid\":\"hs1\",\"k\":\"c2VjcmV0\"}]}",
-		bn_b64(ec_key, OSSL_PKEY_PARAM_EC_PUB_X, 32), bn_b64(ec_key, OSSL_PKEY_PARAM_EC_PUB_Y, 32),
-		bn_b64(rsa_key, OSSL_PKEY_PARAM_RSA_N, 0), bn_b64(rsa_key, OSSL_PKEY_PARAM_RSA_E, 0));
+	char *jwks =
+		arena_printf(arena,
+			     "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"ec1\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},"
+			     "{\"kty\":\"RSA\",\"kid\":\"rsa1\",\"n\":\"%s\",\"e\":\"%s\"},"
+			     "{\"kty\":\"oct\",\"kid\":\"hs1\",\"k\":\"c2VjcmV0\"}]}",
+			     bn_b64(ec_key, OSSL_PKEY_PARAM_EC_PUB_X, 32),
+			     bn_b64(ec_key, OSSL_PKEY_PARAM_EC_PUB_Y, 32),
+			     bn_b64(rsa_key, OSSL_PKEY_PARAM_RSA_N, 0),
+			     bn_b64(rsa_key, OSSL_PKEY_PARAM_RSA_E, 0));
 
 	if (fd < 0 || write(fd, jwks, strlen(jwks)) != (ssize_t)strlen(jwks)) {
 		abort();
@@ -73,8 +73,7 @@ static void load_keys(void)
 	}
 }
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
 	(void)argc;
 	(void)argv;
 	arena = arena_create();
@@ -89,8 +88,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 // The JWS signature of input: HMAC, raw r || s for ES256, PKCS #1 v1.5 for RS256.
-static char *sign(int alg, const char *input)
-{
+static char *sign(int alg, const char *input) {
 	EVP_MD_CTX *md = NULL;
 	uint8_t sig[512];
 	size_t sig_len = sizeof(sig);
@@ -123,10 +121,10 @@ static char *sign(int alg, const char *input)
 	return b64(raw, 64);
 }
 
-static char *signed_token(int alg, const uint8_t *data, size_t size)
-{
+static char *signed_token(int alg, const uint8_t *data, size_t size) {
 	static const char *const headers[] = {
-		"", "{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
+		"",
+		"{\"alg\":\"HS256\",\"typ\":\"JWT\"}",
 		"{\"alg\":\"ES256\",\"typ\":\"JWT\",\"kid\":\"ec1\"}",
 		"{\"alg\":\"RS256\",\"typ\":\"JWT\",\"kid\":\"rsa1\"}",
 	};
@@ -138,7 +136,8 @@ static char *signed_token(int alg, const uint8_t *data, size_t size)
 
 	fuzz_split(data, size, &head, &payload, &payload_len);
 	input = arena_printf(arena, "%s.%s",
-			     head != NULL ? b64(head, strlen(head)) : b64(headers[alg], strlen(headers[alg])),
+			     head != NULL ? b64(head, strlen(head))
+					  : b64(headers[alg], strlen(headers[alg])),
 			     b64(payload, payload_len));
 	token = arena_printf(arena, "%s.%s", input, sign(alg, input));
 	free(head);
@@ -146,8 +145,7 @@ static char *signed_token(int alg, const uint8_t *data, size_t size)
 	return token;
 }
 
-static void verify(const char *token)
-{
+static void verify(const char *token) {
 	struct jwt_claims claims;
 	struct err err = {0};
 
@@ -163,8 +161,7 @@ static void verify(const char *token)
 	fuzz_touch(claims.email);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	char *token;
 
 	if (size > 0 && data[0] >= 1 && data[0] <= 3) {

@@ -13,16 +13,14 @@
 
 static struct arena *arena;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
 	(void)argc;
 	(void)argv;
 	arena = arena_create();
 	return 0;
 }
 
-static void retell_call(struct json_object *call)
-{
+static void retell_call(struct json_object *call) {
 	struct call_record rec;
 	struct err err = {0};
 
@@ -43,8 +41,7 @@ static void retell_call(struct json_object *call)
 	fuzz_touch(rec.recording_url);
 }
 
-static void highlevel_call(struct json_object *log)
-{
+static void highlevel_call(struct json_object *log) {
 	struct highlevel_call hc;
 	struct err err = {0};
 
@@ -64,16 +61,14 @@ static void highlevel_call(struct json_object *log)
 	fuzz_touch(hc.analysis);
 }
 
-static void each(struct json_object *list, void (*fn)(struct json_object *))
-{
+static void each(struct json_object *list, void (*fn)(struct json_object *)) {
 	for (size_t i = 0; i < json_object_array_length(list); i++) {
 		fn(json_object_array_get_idx(list, i));
 	}
 }
 
 // retell_client.c read_page: items, has_more, pagination_key.
-static void retell_page(struct json_object *root)
-{
+static void retell_page(struct json_object *root) {
 	struct json_object *items = NULL;
 	const char *next = NULL;
 	int more = 0;
@@ -90,8 +85,7 @@ static void retell_page(struct json_object *root)
 }
 
 // highlevel_client.c get_page: callLogs (or agents), total, pageSize.
-static void highlevel_page(struct json_object *root)
-{
+static void highlevel_page(struct json_object *root) {
 	struct json_object *logs = NULL;
 	int64_t total = 0;
 	int64_t page_size = 0;
@@ -106,8 +100,7 @@ static void highlevel_page(struct json_object *root)
 	each(logs, highlevel_call);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	struct err err = {0};
 	struct json_object *root = jsonh_parse((const char *)data, size, JSONH_MAX_DEPTH, &err);
 

@@ -8,15 +8,15 @@
 #include "test/fuzz/fuzz.h"
 
 // The seeds are sealed under these keys (see make-corpus); k1 seals, both open.
-#define KEYS "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=," \
-	     "k2:HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE="
+#define KEYS                                               \
+	"k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=," \
+	"k2:HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE="
 #define AAD "api_keys:6f1c2a1e-1111-4222-8333-944455556666:retell:access_token"
 
 static struct arena *arena;
 static struct crypto_keyring ring;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
 	struct err err = {0};
 
 	(void)argc;
@@ -29,8 +29,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 }
 
 // A value sealed now opens to the same bytes, under its AAD only.
-static void check_seal_roundtrip(const char *aad, const char *plain, size_t len)
-{
+static void check_seal_roundtrip(const char *aad, const char *plain, size_t len) {
 	struct err err = {0};
 	char *sealed = crypto_seal(arena, &ring, aad, plain, len, &err);
 	char *opened;
@@ -39,12 +38,12 @@ static void check_seal_roundtrip(const char *aad, const char *plain, size_t len)
 	opened = crypto_open(arena, &ring, aad, sealed, &err);
 	FUZZ_ASSERT(opened != NULL && memcmp(opened, plain, len) == 0 && opened[len] == '\0');
 	crypto_wipe(opened, len);
-	FUZZ_ASSERT(crypto_open(arena, &ring, arena_printf(arena, "%s.", aad), sealed, &err) == NULL);
+	FUZZ_ASSERT(crypto_open(arena, &ring, arena_printf(arena, "%s.", aad), sealed, &err) ==
+		    NULL);
 	FUZZ_ASSERT(err.status == 500);
 }
 
-static void check_open(const uint8_t *data, size_t size)
-{
+static void check_open(const uint8_t *data, size_t size) {
 	char *aad = NULL;
 	char *sealed = NULL;
 	size_t len = 0;
@@ -64,8 +63,7 @@ static void check_open(const uint8_t *data, size_t size)
 }
 
 // Whatever decodes re-encodes to text that decodes to the same bytes.
-static void check_base64(const uint8_t *data, size_t size, int url)
-{
+static void check_base64(const uint8_t *data, size_t size, int url) {
 	char *text = fuzz_strndup(data, size);
 	uint8_t *out = NULL;
 	uint8_t *again = NULL;
@@ -83,8 +81,7 @@ static void check_base64(const uint8_t *data, size_t size, int url)
 	free(text);
 }
 
-static void check_keyring(const uint8_t *data, size_t size)
-{
+static void check_keyring(const uint8_t *data, size_t size) {
 	char *spec = fuzz_strndup(data, size);
 	struct crypto_keyring r;
 	struct err err = {0};
@@ -101,8 +98,7 @@ static void check_keyring(const uint8_t *data, size_t size)
 	free(spec);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	if (size > 0 && data[0] == 1) {
 		check_keyring(data + 1, size - 1);
 	} else if (size > 0 && (data[0] == 2 || data[0] == 3)) {

@@ -16,16 +16,14 @@
 
 static struct arena *arena;
 
-int LLVMFuzzerInitialize(int *argc, char ***argv)
-{
+int LLVMFuzzerInitialize(int *argc, char ***argv) {
 	(void)argc;
 	(void)argv;
 	arena = arena_create();
 	return 0;
 }
 
-static void check_signature(const char *header, const char *body, size_t body_len)
-{
+static void check_signature(const char *header, const char *body, size_t body_len) {
 	struct err err = {0};
 	int64_t ts = 0;
 	uint8_t digest[32];
@@ -40,8 +38,7 @@ static void check_signature(const char *header, const char *body, size_t body_le
 }
 
 // What Retell sends for this body verifies; the same with one digest bit flipped does not.
-static void check_roundtrip(const char *body, size_t body_len, int64_t ts)
-{
+static void check_roundtrip(const char *body, size_t body_len, int64_t ts) {
 	char ts_text[24];
 	uint8_t mac[32];
 	char hex[65];
@@ -61,13 +58,23 @@ static void check_roundtrip(const char *body, size_t body_len, int64_t ts)
 	FUZZ_ASSERT(retell_signature_matches(API_KEY, body, body_len, got, digest) == 0);
 }
 
-static void touch_record(const struct call_record *rec)
-{
+static void touch_record(const struct call_record *rec) {
 	const char *strings[] = {
-		rec->call_id, rec->agent_id, rec->call_type, rec->direction, rec->call_status,
-		rec->from_number, rec->to_number, rec->transcript, rec->transcript_object,
-		rec->recording_url, rec->disconnection_reason, rec->latency, rec->analysis,
-		rec->summary, rec->sentiment,
+		rec->call_id,
+		rec->agent_id,
+		rec->call_type,
+		rec->direction,
+		rec->call_status,
+		rec->from_number,
+		rec->to_number,
+		rec->transcript,
+		rec->transcript_object,
+		rec->recording_url,
+		rec->disconnection_reason,
+		rec->latency,
+		rec->analysis,
+		rec->summary,
+		rec->sentiment,
 	};
 
 	for (size_t i = 0; i < sizeof(strings) / sizeof(strings[0]); i++) {
@@ -80,8 +87,7 @@ static void touch_record(const struct call_record *rec)
 	FUZZ_ASSERT(rec->successful >= -1 && rec->successful <= 1);
 }
 
-static void check_delivery(const char *body, size_t body_len)
-{
+static void check_delivery(const char *body, size_t body_len) {
 	struct retell_delivery d;
 	struct json_object *root = NULL;
 	struct err err = {0};
@@ -100,8 +106,7 @@ static void check_delivery(const char *body, size_t body_len)
 	json_object_put(root);
 }
 
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
-{
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	char *header = NULL;
 	char *body = NULL;
 	size_t body_len = 0;

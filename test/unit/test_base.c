@@ -10,8 +10,7 @@
 #include "common/log.h"
 #include "test/unit/check.h"
 
-static void test_err(void)
-{
+static void test_err(void) {
 	struct err err = {0};
 
 	CHECK(err_set(&err, 400, "first", "a %d", 1) == -1);
@@ -23,17 +22,16 @@ static void test_err(void)
 	CHECK(err.status == 0);
 }
 
-static void test_buf(void)
-{
+static void test_buf(void) {
 	struct buf b;
 
 	buf_init(&b, 10);
 	CHECK(buf_append_str(&b, "hello") == 0);
 	CHECK(buf_printf(&b, "%d", 1234) == 0);
 	CHECK_STR_EQ(b.data, "hello1234");
-	CHECK(buf_append_str(&b, "xx") < 0);	// past the maximum: freed and empty
+	CHECK(buf_append_str(&b, "xx") < 0); // past the maximum: freed and empty
 	CHECK(b.data == NULL && b.len == 0);
-	CHECK(buf_append_str(&b, "again") == 0);	// and reusable
+	CHECK(buf_append_str(&b, "again") == 0); // and reusable
 	CHECK_STR_EQ(b.data, "again");
 	buf_finish(&b);
 	buf_init(&b, 1 << 20);
@@ -47,8 +45,7 @@ static void test_buf(void)
 	buf_finish(&b);
 }
 
-static void test_arena(void)
-{
+static void test_arena(void) {
 	struct arena *a = arena_create();
 
 	for (int round = 0; round < 3; round++) {
@@ -68,8 +65,7 @@ static void test_arena(void)
 	arena_destroy(NULL);
 }
 
-static void test_config(void)
-{
+static void test_config(void) {
 	struct config cfg;
 	struct err err = {0};
 
@@ -100,12 +96,12 @@ static void test_config(void)
 	fclose(f);
 	CHECK(strstr(dump, "hunter2") == NULL && strstr(dump, "jwt-secret-value") == NULL &&
 	      strstr(dump, "AAECAw") == NULL);
-	CHECK(strstr(dump, "DATABASE_URL=(set)") != NULL && strstr(dump, "HTTP_TIMEOUT_MS=2500") != NULL);
+	CHECK(strstr(dump, "DATABASE_URL=(set)") != NULL &&
+	      strstr(dump, "HTTP_TIMEOUT_MS=2500") != NULL);
 	free(dump);
 }
 
-static void test_backoff(void)
-{
+static void test_backoff(void) {
 	struct httpc_options o = {.backoff_base_ms = 100, .backoff_max_ms = 1000};
 
 	for (int attempt = 1; attempt <= 8; attempt++) {
@@ -133,8 +129,7 @@ static void test_backoff(void)
 	CHECK(!httpc_url_allowed("http://127.0.0.1.evil.com/x"));
 }
 
-static void test_log_level(void)
-{
+static void test_log_level(void) {
 	enum log_level level;
 
 	CHECK(log_parse_level("debug", &level) == 0 && level == LOG_DEBUG);
@@ -143,8 +138,7 @@ static void test_log_level(void)
 	CHECK(!log_enabled(LOG_INFO) && log_enabled(LOG_ERROR));
 }
 
-int main(void)
-{
+int main(void) {
 	test_err();
 	test_buf();
 	test_arena();

@@ -5,13 +5,11 @@
 #include "common/crypto.h"
 #include "test/unit/check.h"
 
-static void hex(const uint8_t *in, size_t len, char *out)
-{
+static void hex(const uint8_t *in, size_t len, char *out) {
 	crypto_hex_encode(in, len, out);
 }
 
-static void test_hmac_rfc4231(void)
-{
+static void test_hmac_rfc4231(void) {
 	uint8_t key[131];
 	uint8_t mac[32];
 	char out[65];
@@ -38,8 +36,7 @@ static void test_hmac_rfc4231(void)
 	CHECK(crypto_equal(mac, mac2, 32));
 }
 
-static void test_gcm_vectors(void)
-{
+static void test_gcm_vectors(void) {
 	uint8_t key[32] = {0};
 	uint8_t nonce[12] = {0};
 	uint8_t zeros[16] = {0};
@@ -64,14 +61,14 @@ static void test_gcm_vectors(void)
 	CHECK(crypto_gcm(0, key, nonce, "", out, 16, back, tag) < 0);
 }
 
-static void test_seal_open_rotation(void)
-{
+static void test_seal_open_rotation(void) {
 	struct arena *arena = arena_create();
 	struct crypto_keyring old_ring;
 	struct crypto_keyring new_ring;
 	struct err err = {0};
 	const char *k1 = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-	const char *k2k1 = "k2:HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=,k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+	const char *k2k1 =
+		"k2:HxweHRwbGhkYFxYVFBMSERAPDg0MCwoJCAcGBQQDAgE=,k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 	CHECK(crypto_keyring_parse(&old_ring, k1, &err) == 0);
 	CHECK(crypto_keyring_parse(&new_ring, k2k1, &err) == 0);
@@ -79,8 +76,10 @@ static void test_seal_open_rotation(void)
 	CHECK(sealed != NULL && strncmp(sealed, "k1:", 3) == 0);
 	CHECK(sealed != NULL && strstr(sealed, "key_secret") == NULL);
 	// a ring that seals with k2 still opens k1 values
-	CHECK_STR_EQ(crypto_open(arena, &new_ring, "api_keys:u1:retell", sealed, &err), "key_secret");
-	char *resealed = crypto_seal(arena, &new_ring, "api_keys:u1:retell", "key_secret", 10, &err);
+	CHECK_STR_EQ(crypto_open(arena, &new_ring, "api_keys:u1:retell", sealed, &err),
+		     "key_secret");
+	char *resealed =
+		crypto_seal(arena, &new_ring, "api_keys:u1:retell", "key_secret", 10, &err);
 	CHECK(resealed != NULL && strncmp(resealed, "k2:", 3) == 0);
 	// another row's aad, a tampered value or an unknown key id do not open
 	CHECK(crypto_open(arena, &new_ring, "api_keys:u2:retell", sealed, &err) == NULL);
@@ -96,21 +95,22 @@ static void test_seal_open_rotation(void)
 	// bad key specs are refused
 	CHECK(crypto_keyring_parse(&old_ring, "k1:c2hvcnQ=", &err) < 0);
 	err_clear(&err);
-	CHECK(crypto_keyring_parse(&old_ring, "bad id:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", &err) < 0);
+	CHECK(crypto_keyring_parse(&old_ring, "bad id:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+				   &err) < 0);
 	err_clear(&err);
 	CHECK(crypto_keyring_parse(&old_ring, "", &err) < 0);
 	crypto_keyring_finish(&new_ring);
 	arena_destroy(arena);
 }
 
-static void test_hex_base64(void)
-{
+static void test_hex_base64(void) {
 	struct arena *arena = arena_create();
 	uint8_t bytes[4];
 	uint8_t *out = NULL;
 	size_t len = 0;
 
-	CHECK(crypto_hex_decode("DEADbeef", 8, bytes, 4) == 0 && bytes[0] == 0xde && bytes[3] == 0xef);
+	CHECK(crypto_hex_decode("DEADbeef", 8, bytes, 4) == 0 && bytes[0] == 0xde &&
+	      bytes[3] == 0xef);
 	CHECK(crypto_hex_decode("deadbee", 7, bytes, 4) < 0);
 	CHECK(crypto_hex_decode("deadbeeg", 8, bytes, 4) < 0);
 	CHECK_STR_EQ(crypto_base64_encode(arena, (const uint8_t *)"foobar", 6, 0), "Zm9vYmFy");
@@ -118,15 +118,15 @@ static void test_hex_base64(void)
 	CHECK_STR_EQ(crypto_base64_encode(arena, (const uint8_t *)"\xfb\xff", 2, 1), "-_8");
 	CHECK(crypto_base64_decode(arena, "Zm9vYg==", 8, 0, &out, &len) == 0 && len == 4 &&
 	      memcmp(out, "foob", 4) == 0);
-	CHECK(crypto_base64_decode(arena, "-_8", 3, 1, &out, &len) == 0 && len == 2 && out[0] == 0xfb);
+	CHECK(crypto_base64_decode(arena, "-_8", 3, 1, &out, &len) == 0 && len == 2 &&
+	      out[0] == 0xfb);
 	CHECK(crypto_base64_decode(arena, "Zm9v!", 5, 0, &out, &len) < 0);
 	CHECK(crypto_base64_decode(arena, "Z", 1, 0, &out, &len) < 0);
 	CHECK(crypto_equal("abc", "abc", 3) && !crypto_equal("abc", "abd", 3));
 	arena_destroy(arena);
 }
 
-int main(void)
-{
+int main(void) {
 	test_hmac_rfc4231();
 	test_gcm_vectors();
 	test_seal_open_rotation();

@@ -12,8 +12,7 @@
 #include "test/unit/check.h"
 
 // jsonh_get_int64 on {"v": text}: 0 with *out, or the error status.
-static int get_int64(const char *text, int64_t *out)
-{
+static int get_int64(const char *text, int64_t *out) {
 	char json[128];
 	struct err err = {0};
 	struct json_object *obj;
@@ -31,14 +30,13 @@ static int get_int64(const char *text, int64_t *out)
 
 // Doubles outside int64 (fuzz_webhook, fuzz_jwt, fuzz_provider): the range check ran after the
 // cast, which is undefined behaviour for 1e37, -1e19 or inf (clang's UBSan stops there).
-static void test_int64_from_huge_doubles(void)
-{
+static void test_int64_from_huge_doubles(void) {
 	int64_t v = 0;
 
 	CHECK(get_int64("1.754e37", &v) == 400 && v == -7);
 	CHECK(get_int64("-1e19", &v) == 400);
 	CHECK(get_int64("9.3e18", &v) == 400);
-	CHECK(get_int64("1e400", &v) == 400);	// json-c reads it as inf
+	CHECK(get_int64("1e400", &v) == 400); // json-c reads it as inf
 	CHECK(get_int64("-1e400", &v) == 400);
 	CHECK(get_int64("1.5", &v) == 400);
 	CHECK(get_int64("1.5e3", &v) == 0 && v == 1500);
@@ -47,8 +45,7 @@ static void test_int64_from_huge_doubles(void)
 }
 
 // The same values where they arrive: a webhook call's timestamp and a token's exp.
-static void test_huge_doubles_in_inputs(void)
-{
+static void test_huge_doubles_in_inputs(void) {
 	static const char body[] = "{\"event\":\"call_ended\",\"call\":{\"call_id\":\"c1\","
 				   "\"agent_id\":\"a1\",\"end_timestamp\":1.754e37}}";
 	struct arena *arena = arena_create();
@@ -63,16 +60,16 @@ static void test_huge_doubles_in_inputs(void)
 	CHECK(err.status == 400);
 	json_object_put(root);
 	err_clear(&err);
-	char *token = jwt_sign_hs256(arena, secret,
-				     "{\"role\":\"authenticated\",\"aud\":\"authenticated\",\"exp\":1e400}");
+	char *token =
+		jwt_sign_hs256(arena, secret,
+			       "{\"role\":\"authenticated\",\"aud\":\"authenticated\",\"exp\":1e400}");
 	CHECK(jwt_verify(keys, arena, token, "authenticated", time(NULL), &claims, &err) < 0);
 	CHECK(err.status == 401);
 	jwt_keys_destroy(keys);
 	arena_destroy(arena);
 }
 
-int main(void)
-{
+int main(void) {
 	test_int64_from_huge_doubles();
 	test_huge_doubles_in_inputs();
 	return check_summary();

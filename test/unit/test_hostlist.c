@@ -5,8 +5,7 @@
 #include "common/recording.h"
 #include "test/unit/check.h"
 
-static void test_match(void)
-{
+static void test_match(void) {
 	const char *list = " *.retellai.com, *.amazonaws.com ,127.0.0.1,Media.Example.org";
 
 	CHECK(hostlist_match(list, "dxc03zgurdly9.retellai.com"));
@@ -15,27 +14,27 @@ static void test_match(void)
 	CHECK(hostlist_match(list, "BUCKET.S3.AMAZONAWS.COM"));
 	CHECK(hostlist_match(list, "127.0.0.1"));
 	CHECK(hostlist_match(list, "media.example.org"));
-	CHECK(hostlist_match(list, "media.example.org."));	// trailing dot: the same host
-	CHECK(!hostlist_match(list, "retellai.com"));		// the wildcard wants a subdomain
+	CHECK(hostlist_match(list, "media.example.org.")); // trailing dot: the same host
+	CHECK(!hostlist_match(list, "retellai.com"));	   // the wildcard wants a subdomain
 	CHECK(!hostlist_match(list, "evilretellai.com"));
 	CHECK(!hostlist_match(list, "retellai.com.evil.net"));
 	CHECK(!hostlist_match(list, "127.0.0.10"));
-	CHECK(!hostlist_match(list, "x.media.example.org"));	// exact entries are exact
+	CHECK(!hostlist_match(list, "x.media.example.org")); // exact entries are exact
 	CHECK(!hostlist_match(list, "localhost"));
 	CHECK(!hostlist_match(list, ""));
 	CHECK(!hostlist_match(list, "."));
 	CHECK(!hostlist_match(NULL, "127.0.0.1"));
-	CHECK(!hostlist_match("*", "anything.example"));	// no match-all
+	CHECK(!hostlist_match("*", "anything.example")); // no match-all
 	CHECK(!hostlist_match("*.", "anything.example"));
 	CHECK(!hostlist_match("", "127.0.0.1"));
 	CHECK(!hostlist_match(",,", "127.0.0.1"));
 }
 
-static void test_url_host(void)
-{
+static void test_url_host(void) {
 	char host[64];
 
-	CHECK(hostlist_url_host("https://Bucket.S3.amazonaws.com/a.wav?sig=1", host, sizeof(host)) == 0);
+	CHECK(hostlist_url_host("https://Bucket.S3.amazonaws.com/a.wav?sig=1", host,
+				sizeof(host)) == 0);
 	CHECK_STR_EQ(host, "bucket.s3.amazonaws.com");
 	CHECK(hostlist_url_host("http://127.0.0.1:8080/x", host, sizeof(host)) == 0);
 	CHECK_STR_EQ(host, "127.0.0.1");
@@ -50,7 +49,7 @@ static void test_url_host(void)
 	CHECK(hostlist_url_host("file:///etc/passwd", host, sizeof(host)) < 0);
 	CHECK(hostlist_url_host("gopher://127.0.0.1/x", host, sizeof(host)) < 0);
 	CHECK(hostlist_url_host("/relative/path", host, sizeof(host)) < 0);
-	CHECK(hostlist_url_host("127.0.0.1/x", host, sizeof(host)) < 0);	// no scheme
+	CHECK(hostlist_url_host("127.0.0.1/x", host, sizeof(host)) < 0); // no scheme
 	CHECK(hostlist_url_host("", host, sizeof(host)) < 0);
 	CHECK(hostlist_url_host(NULL, host, sizeof(host)) < 0);
 	// percent-encoded hosts are decoded as curl will connect to them
@@ -58,12 +57,11 @@ static void test_url_host(void)
 	CHECK_STR_EQ(host, "127.0.0.1.evil.example");
 	CHECK(hostlist_url_host("http://127.0.0.1\\@evil.example/x", host, sizeof(host)) == 0);
 	CHECK_STR_EQ(host, "evil.example");
-	CHECK(hostlist_url_host("https://a-very-long-host-name-that-does-not-fit.example.com/", host,
-				16) < 0);
+	CHECK(hostlist_url_host("https://a-very-long-host-name-that-does-not-fit.example.com/",
+				host, 16) < 0);
 }
 
-static void test_url_allowed(void)
-{
+static void test_url_allowed(void) {
 	const char *list = "*.retellai.com,127.0.0.1";
 	struct config cfg = {.recording_hosts = "*.cloudfront.net",
 			     .retell_base_url = "http://127.0.0.1:4010",
@@ -78,17 +76,16 @@ static void test_url_allowed(void)
 	CHECK(!hostlist_url_allowed(list, "https://x.retellai.com.evil.example/rec.wav"));
 	CHECK(!hostlist_url_allowed(list, "http://169.254.169.254/latest/meta-data/"));
 	CHECK(hostlist_recording_url_allowed(&cfg, "https://d1.cloudfront.net/a.wav"));
-	CHECK(hostlist_recording_url_allowed(&cfg, "http://127.0.0.1:5555/a.wav"));	// base URL host
+	CHECK(hostlist_recording_url_allowed(&cfg, "http://127.0.0.1:5555/a.wav")); // base URL host
 	CHECK(hostlist_recording_url_allowed(&cfg,
-		"https://services.leadconnectorhq.com/conversations/messages/m/locations/l/recording"));
+					     "https://services.leadconnectorhq.com/conversations/messages/m/locations/l/recording"));
 	CHECK(!hostlist_recording_url_allowed(&cfg, "https://leadconnectorhq.com.evil.example/x"));
 	CHECK(!hostlist_recording_url_allowed(&cfg, "http://10.0.0.5/a.wav"));
 	cfg.retell_base_url = NULL;
 	CHECK(!hostlist_recording_url_allowed(&cfg, "http://127.0.0.1:5555/a.wav"));
 }
 
-static void test_range(void)
-{
+static void test_range(void) {
 	CHECK(recording_range_ok("bytes=0-"));
 	CHECK(recording_range_ok("bytes=100-199"));
 	CHECK(recording_range_ok("bytes=-500"));
@@ -107,8 +104,7 @@ static void test_range(void)
 	CHECK(!recording_range_ok(long_range));
 }
 
-int main(void)
-{
+int main(void) {
 	test_match();
 	test_url_host();
 	test_url_allowed();

@@ -6,8 +6,7 @@
 #include "common/jsonh.h"
 #include "test/unit/check.h"
 
-static int parses(const char *text, int depth)
-{
+static int parses(const char *text, int depth) {
 	struct err err = {0};
 	struct json_object *obj = jsonh_parse(text, strlen(text), depth, &err);
 	int ok = obj != NULL;
@@ -16,8 +15,7 @@ static int parses(const char *text, int depth)
 	return ok ? 0 : err.status;
 }
 
-static void test_parse_limits(void)
-{
+static void test_parse_limits(void) {
 	char deep[20001];
 
 	CHECK(parses("{\"a\":1}", 8) == 0);
@@ -27,7 +25,7 @@ static void test_parse_limits(void)
 	CHECK(parses("[1,]", 8) == 400);
 	CHECK(parses("{\"a\":tru}", 8) == 400);
 	CHECK(parses("", 8) == 400);
-	CHECK(parses("{\"a\":\"\xff\xfe\"}", 8) == 400);	// invalid UTF-8
+	CHECK(parses("{\"a\":\"\xff\xfe\"}", 8) == 400); // invalid UTF-8
 	for (int i = 0; i < 10000; i++) {
 		deep[i] = '[';
 		deep[20000 - 1 - i] = ']';
@@ -38,11 +36,11 @@ static void test_parse_limits(void)
 	CHECK(jsonh_parse("{}\0{}", 5, 8, &(struct err){0}) == NULL);
 }
 
-static void test_getters(void)
-{
+static void test_getters(void) {
 	struct err err = {0};
-	const char *text = "{\"s\":\"x\",\"n\":42,\"big\":99999999999999999999999,\"f\":1.5,"
-			   "\"d\":1e3,\"b\":true,\"z\":null,\"nul\":\"a\\u0000b\",\"o\":{},\"a\":[]}";
+	const char *text =
+		"{\"s\":\"x\",\"n\":42,\"big\":99999999999999999999999,\"f\":1.5,"
+		"\"d\":1e3,\"b\":true,\"z\":null,\"nul\":\"a\\u0000b\",\"o\":{},\"a\":[]}";
 	struct json_object *obj = jsonh_parse(text, strlen(text), 8, &err);
 	const char *s = NULL;
 	int64_t n = 0;
@@ -87,12 +85,12 @@ static void test_getters(void)
 	jsonh_add_int64(out, "i", -5);
 	jsonh_add_bool(out, "t", 1);
 	jsonh_add_raw(out, "r", "{\"x\":[1]}");
-	CHECK_STR_EQ(jsonh_to_string(out), "{\"k\":\"v\\\"/\",\"n\":null,\"i\":-5,\"t\":true,\"r\":{\"x\":[1]}}");
+	CHECK_STR_EQ(jsonh_to_string(out),
+		     "{\"k\":\"v\\\"/\",\"n\":null,\"i\":-5,\"t\":true,\"r\":{\"x\":[1]}}");
 	json_object_put(out);
 }
 
-int main(void)
-{
+int main(void) {
 	test_parse_limits();
 	test_getters();
 	return check_summary();

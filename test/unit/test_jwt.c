@@ -18,26 +18,22 @@
 
 static struct arena *arena;
 
-static char *b64(const void *data, size_t len)
-{
+static char *b64(const void *data, size_t len) {
 	return crypto_base64_encode(arena, data, len, 1);
 }
 
-static char *payload(const char *role, const char *aud, long exp_offset)
-{
+static char *payload(const char *role, const char *aud, long exp_offset) {
 	return arena_printf(arena,
 			    "{\"sub\":\"6f1c2a1e-1111-4222-8333-944455556666\",\"role\":\"%s\","
 			    "\"aud\":\"%s\",\"exp\":%ld,\"iat\":%ld,\"email\":\"a@b.c\"}",
 			    role, aud, (long)time(NULL) + exp_offset, (long)time(NULL));
 }
 
-static char *unsigned_input(const char *header, const char *body)
-{
+static char *unsigned_input(const char *header, const char *body) {
 	return arena_printf(arena, "%s.%s", b64(header, strlen(header)), b64(body, strlen(body)));
 }
 
-static int verify(const struct jwt_keys *keys, const char *token, struct jwt_claims *claims)
-{
+static int verify(const struct jwt_keys *keys, const char *token, struct jwt_claims *claims) {
 	struct err err = {0};
 	int rc = jwt_verify(keys, arena, token, "authenticated", time(NULL), claims, &err);
 
@@ -47,8 +43,7 @@ static int verify(const struct jwt_keys *keys, const char *token, struct jwt_cla
 	return rc;
 }
 
-static void test_hs256(void)
-{
+static void test_hs256(void) {
 	struct err err = {0};
 	struct jwt_keys *keys = jwt_keys_create(SECRET, NULL, &err);
 	struct jwt_claims c;
@@ -57,12 +52,20 @@ static void test_hs256(void)
 	CHECK(verify(keys, good, &c) == 0);
 	CHECK_STR_EQ(c.role, "authenticated");
 	CHECK_STR_EQ(c.sub, "6f1c2a1e-1111-4222-8333-944455556666");
-	CHECK(verify(keys, jwt_sign_hs256(arena, SECRET, payload("service_role", "authenticated", 60)), &c) == 0);
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, SECRET, payload("service_role", "authenticated", 60)),
+		     &c) == 0);
 	CHECK_STR_EQ(c.role, "service_role");
 	// expired (beyond the leeway), wrong audience, wrong secret
-	CHECK(verify(keys, jwt_sign_hs256(arena, SECRET, payload("authenticated", "authenticated", -120)), &c) == -1);
-	CHECK(verify(keys, jwt_sign_hs256(arena, SECRET, payload("authenticated", "other", 3600)), &c) == -1);
-	CHECK(verify(keys, jwt_sign_hs256(arena, "another-secret", payload("authenticated", "authenticated", 3600)), &c) == -1);
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, SECRET, payload("authenticated", "authenticated", -120)),
+		     &c) == -1);
+	CHECK(verify(keys, jwt_sign_hs256(arena, SECRET, payload("authenticated", "other", 3600)),
+		     &c) == -1);
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, "another-secret",
+				    payload("authenticated", "authenticated", 3600)),
+		     &c) == -1);
 	// alg none, with and without a signature part
 	char *none = unsigned_input("{\"alg\":\"none\",\"typ\":\"JWT\"}",
 				    payload("service_role", "authenticated", 3600));
@@ -83,16 +86,14 @@ static void test_hs256(void)
 	jwt_keys_destroy(keys);
 }
 
-static char *jwk_coord(const BIGNUM *bn, int width)
-{
+static char *jwk_coord(const BIGNUM *bn, int width) {
 	uint8_t buf[512];
 
 	BN_bn2binpad(bn, buf, width);
 	return b64(buf, (size_t)width);
 }
 
-static char *sign_asym(EVP_PKEY *pkey, int ec, const char *kid, const char *body)
-{
+static char *sign_asym(EVP_PKEY *pkey, int ec, const char *kid, const char *body) {
 	char *header = arena_printf(arena, "{\"alg\":\"%s\",\"typ\":\"JWT\",\"kid\":\"%s\"}",
 				    ec ? "ES256" : "RS256", kid);
 	char *input = unsigned_input(header, body);
@@ -115,8 +116,7 @@ static char *sign_asym(EVP_PKEY *pkey, int ec, const char *kid, const char *body
 	return arena_printf(arena, "%s.%s", input, b64(sig, sig_len));
 }
 
-static void test_jwks(void)
-{
+static void test_jwks(void) {
 	EVP_PKEY *ec = EVP_EC_gen("P-256");
 	EVP_PKEY *rsa = EVP_RSA_gen(2048);
 	BIGNUM *x = NULL, *y = NULL, *n = NULL, *e = NULL;
@@ -129,10 +129,12 @@ static void test_jwks(void)
 	EVP_PKEY_get_bn_param(ec, OSSL_PKEY_PARAM_EC_PUB_Y, &y);
 	EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_N, &n);
 	EVP_PKEY_get_bn_param(rsa, OSSL_PKEY_PARAM_RSA_E, &e);
-	char *jwks = arena_printf(arena,
-		"{\"keys\":[{\"kty\":\"EC\",\"kid\":\"ec1\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},"
-		"{\"kty\":\"RSA\",\"kid\":\"rsa1\",\"n\":\"%s\",\"e\":\"%s\"}]}",
-		jwk_coord(x, 32), jwk_coord(y, 32), jwk_coord(n, BN_num_bytes(n)), jwk_coord(e, BN_num_bytes(e)));
+	char *jwks =
+		arena_printf(arena,
+			     "{\"keys\":[{\"kty\":\"EC\",\"kid\":\"ec1\",\"crv\":\"P-256\",\"x\":\"%s\",\"y\":\"%s\"},"
+			     "{\"kty\":\"RSA\",\"kid\":\"rsa1\",\"n\":\"%s\",\"e\":\"%s\"}]}",
+			     jwk_coord(x, 32), jwk_coord(y, 32), jwk_coord(n, BN_num_bytes(n)),
+			     jwk_coord(e, BN_num_bytes(e)));
 	CHECK(write(fd, jwks, strlen(jwks)) == (ssize_t)strlen(jwks));
 	close(fd);
 
@@ -143,7 +145,9 @@ static void test_jwks(void)
 	CHECK(verify(keys, sign_asym(rsa, 0, "rsa1", body), &c) == 0);
 	// unknown kid, expired, and HS256 when only public keys are configured (alg confusion)
 	CHECK(verify(keys, sign_asym(ec, 1, "nope", body), &c) == -1);
-	CHECK(verify(keys, sign_asym(ec, 1, "ec1", payload("authenticated", "authenticated", -3600)), &c) == -1);
+	CHECK(verify(keys,
+		     sign_asym(ec, 1, "ec1", payload("authenticated", "authenticated", -3600)),
+		     &c) == -1);
 	CHECK(verify(keys, jwt_sign_hs256(arena, jwks, body), &c) == -1);
 	// an RS256 token whose kid names the EC key
 	CHECK(verify(keys, sign_asym(rsa, 0, "ec1", body), &c) == -1);
@@ -158,8 +162,7 @@ static void test_jwks(void)
 	EVP_PKEY_free(rsa);
 }
 
-int main(void)
-{
+int main(void) {
 	arena = arena_create();
 	test_hs256();
 	test_jwks();
