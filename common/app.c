@@ -2,28 +2,16 @@
 #include "common/app.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "common/buf.h"
 #include "common/db.h"
 #include "common/httpc.h"
 #include "common/jwt.h"
 #include "common/log.h"
-
-// Provider traffic of this worker, next to the request counters on the metrics page.
-static void render_provider_metrics(struct buf *out, const char *function, void *ctx) {
-	const struct httpc_counters *c = httpc_counters(ctx);
-
-	(void)!buf_printf(out,
-			  "# TYPE callbridge_provider_requests_total counter\n"
-			  "callbridge_provider_requests_total{function=\"%s\"} %ld\n"
-			  "# TYPE callbridge_provider_retries_total counter\n"
-			  "callbridge_provider_retries_total{function=\"%s\"} %ld\n"
-			  "# TYPE callbridge_provider_failures_total counter\n"
-			  "callbridge_provider_failures_total{function=\"%s\"} %ld\n",
-			  function, c->requests, function, c->retries, function, c->failures);
-}
+#include "common/metrics.h"
+#include "common/metrics_gauges.h"
 
 static int app_init(struct app *app, const char *name, struct err *err) {
 	enum log_level level;
@@ -52,12 +40,15 @@ static int app_init(struct app *app, const char *name, struct err *err) {
 	opts.backoff_base_ms = app->cfg.http_backoff_base_ms;
 	opts.backoff_max_ms = app->cfg.http_backoff_max_ms;
 	app->httpc = httpc_create(&opts);
-	http_metrics_set_extra(render_provider_metrics, app->httpc);
 	app->db = db_create(app->cfg.database_url);
-	return 0;
+	metrics_set_gauges(metrics_gauges_render, app->db);
+	// systemd's RuntimeDirectory= (or deploy/stack's run dir): where the function's workers
+	// share their counters; unset (a command-line run), this process counts alone
+	return metrics_open(getenv("RUNTIME_DIRECTORY"), name, err);
 }
 
 static void app_finish(struct app *app) {
+	metrics_close();
 	db_destroy(app->db);
 	httpc_destroy(app->httpc);
 	jwt_keys_destroy(app->jwt);

@@ -19,22 +19,11 @@
 #include "common/arena.h"
 #include "common/jsonh.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 #define FUNCTIONS_PREFIX "/functions/v1/"
 
 static volatile sig_atomic_t stop_requested;
-
-static const double latency_bounds_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
-#define NBOUNDS (sizeof(latency_bounds_ms) / sizeof(latency_bounds_ms[0]))
-
-static struct {
-	long by_status[6];	       /* index status / 100 */
-	long latency_buckets[NBOUNDS]; /* cumulative at render time */
-	long latency_count;
-	double latency_sum_ms;
-	void (*extra)(struct buf *out, const char *function, void *ctx);
-	void *extra_ctx;
-} metrics;
 
 static void on_stop(int sig) {
 	(void)sig;
@@ -295,6 +284,7 @@ int http_stream_write(struct http_response *resp, const void *data, size_t len) 
 		return -1; // the client went away
 	}
 	resp->streamed_bytes += len;
+	metrics_add(METRICS_STREAM_BYTES, len);
 	return 0;
 }
 
@@ -401,55 +391,6 @@ static int read_body(struct http_request *req, const struct http_server *srv, FC
 	return 0;
 }
 
-static void record_metrics(int status, double ms) {
-	int cls = status / 100;
-
-	metrics.by_status[cls >= 1 && cls <= 5 ? cls : 0]++;
-	metrics.latency_count++;
-	metrics.latency_sum_ms += ms;
-	for (size_t i = 0; i < NBOUNDS; i++) {
-		if (ms <= latency_bounds_ms[i]) {
-			metrics.latency_buckets[i]++;
-			break;
-		}
-	}
-}
-
-void http_metrics_set_extra(void (*render)(struct buf *out, const char *function, void *ctx),
-			    void *ctx) {
-	metrics.extra = render;
-	metrics.extra_ctx = ctx;
-}
-
-static void metrics_render(struct buf *out, const char *function) {
-	long cumulative = 0;
-	int rc = 0;
-
-	rc |= buf_printf(out, "# TYPE callbridge_requests_total counter\n");
-	for (int cls = 1; cls <= 5; cls++) {
-		rc |= buf_printf(out,
-				 "callbridge_requests_total{function=\"%s\",code=\"%dxx\"} %ld\n",
-				 function, cls, metrics.by_status[cls]);
-	}
-	rc |= buf_printf(out, "# TYPE callbridge_request_duration_ms histogram\n");
-	for (size_t i = 0; i < NBOUNDS; i++) {
-		cumulative += metrics.latency_buckets[i];
-		rc |= buf_printf(out,
-				 "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"%g\"} %ld\n",
-				 function, latency_bounds_ms[i], cumulative);
-	}
-	rc |= buf_printf(out,
-			 "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"+Inf\"} %ld\n",
-			 function, metrics.latency_count);
-	rc |= buf_printf(out, "callbridge_request_duration_ms_sum{function=\"%s\"} %.3f\n",
-			 function, metrics.latency_sum_ms);
-	rc |= buf_printf(out, "callbridge_request_duration_ms_count{function=\"%s\"} %ld\n",
-			 function, metrics.latency_count);
-	if (rc == 0 && metrics.extra != NULL) {
-		metrics.extra(out, function, metrics.extra_ctx);
-	}
-}
-
 static int dispatch(const struct http_server *srv, struct http_request *req,
 		    struct http_response *resp) {
 	const char *internal = http_param(req, "CALLBRIDGE_METRICS");
@@ -457,8 +398,8 @@ static int dispatch(const struct http_server *srv, struct http_request *req,
 	if (internal != NULL && strcmp(internal, "1") == 0) {
 		// only nginx's internal location sets this param; clients cannot
 		resp->content_type = "text/plain; version=0.0.4";
-		metrics_render(&resp->body, srv->function);
-		return 200;
+		req->internal = 1; // a scrape is not a request to count
+		return metrics_render(&resp->body, srv->function, req->arena) < 0 ? 500 : 200;
 	}
 	if (http_method_is(req, "OPTIONS")) {
 		http_add_header(resp, "Access-Control-Max-Age", "86400");
@@ -511,7 +452,9 @@ static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct a
 		send_response(resp);
 	}
 	ms = elapsed_ms(&start);
-	record_metrics(resp->status, ms);
+	if (!req.internal) {
+		metrics_record_request(resp->status, ms);
+	}
 	if (resp->status >= 500) {
 		log_warn("%s %s -> %d %.1fms error=%s: %s", req.method, req.path, resp->status, ms,
 			 req.err.code, req.err.msg);

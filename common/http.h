@@ -1,5 +1,6 @@
 /* http: the only FastCGI code (fcgiapp.h, never fcgi_stdio.h): the accept loop, requests,
- * JSON responses and errors, CORS, streaming, and one access-log line per request. */
+ * JSON responses and errors, CORS, streaming, and one access-log line per request. Request
+ * counts and latencies go to metrics.c, which also renders the internal metrics page. */
 #ifndef COMMON_HTTP_H
 #define COMMON_HTTP_H
 
@@ -22,8 +23,9 @@ struct http_request {
 	const char *request_id;
 	const char *body; /* NUL-terminated copy, body_len bytes (may contain NULs) */
 	size_t body_len;
-	char **env; /* FastCGI params, arena copies */
-	void *fcgx; /* the libfcgi request: private to http.c */
+	char **env;   /* FastCGI params, arena copies */
+	void *fcgx;   /* the libfcgi request: private to http.c */
+	int internal; /* a scrape or probe from nginx's internal locations: not counted */
 };
 
 struct http_response {
@@ -88,10 +90,5 @@ void http_add_header(struct http_response *resp, const char *name, const char *v
  * body chunks. After http_stream_begin the handler's return value is only logged. */
 int http_stream_begin(struct http_response *resp, int status) MUSTCHECK;
 int http_stream_write(struct http_response *resp, const void *data, size_t len) MUSTCHECK;
-
-/* Extra counters for the metrics page (Prometheus text, served to nginx's internal location
- * next to requests by status and the latency histogram): provider calls, retries. */
-void http_metrics_set_extra(void (*render)(struct buf *out, const char *function, void *ctx),
-			    void *ctx);
 
 #endif

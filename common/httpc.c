@@ -12,11 +12,11 @@
 #include "common/arena.h"
 #include "common/crypto.h"
 #include "common/log.h"
+#include "common/metrics.h"
 
 struct httpc {
 	CURL *easy;
 	struct httpc_options opts;
-	struct httpc_counters counters;
 };
 
 struct transfer {
@@ -54,10 +54,6 @@ void httpc_destroy(struct httpc *c) {
 
 void httpc_response_finish(struct httpc_response *resp) {
 	buf_finish(&resp->body);
-}
-
-const struct httpc_counters *httpc_counters(const struct httpc *c) {
-	return &c->counters;
 }
 
 int httpc_status_error(long status, const char *rejected_code, const char *rejected_msg,
@@ -215,6 +211,13 @@ static void setup(struct httpc *c, const char *method, const char *url, struct c
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "callbridge/0.1");
 }
 
+// A provider's rate limit answer is worth its own counter: it says our request rate is too high.
+static void count_status(long status) {
+	if (status == 429) {
+		metrics_add(METRICS_PROVIDER_429, 1);
+	}
+}
+
 // One attempt; returns 1 when it should be retried, 0 when final, -1 on a final error.
 static int attempt(struct httpc *c, const struct httpc_request *req, struct curl_slist *hdrs,
 		   struct httpc_response *resp, long *retry_after_ms, struct err *err) {
@@ -232,7 +235,7 @@ static int attempt(struct httpc *c, const struct httpc_request *req, struct curl
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	}
-	c->counters.requests++;
+	metrics_add(METRICS_PROVIDER_REQUESTS, 1);
 	rc = curl_easy_perform(c->easy);
 	*retry_after_ms = t.retry_after_ms;
 	if (t.too_large) {
@@ -249,6 +252,7 @@ static int attempt(struct httpc *c, const struct httpc_request *req, struct curl
 		return 1;
 	}
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp->status);
+	count_status(resp->status);
 	return resp->status == 429 || resp->status >= 500 ? 1 : 0;
 }
 
@@ -283,13 +287,13 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 		}
 		log_info("retrying %s %s in %ld ms (status %ld)", req->method, req->url, delay,
 			 resp->status);
-		c->counters.retries++;
+		metrics_add(METRICS_PROVIDER_RETRIES, 1);
 		resp->retries++;
 		struct timespec ts = {delay / 1000, delay % 1000 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (rc < 0) {
-		c->counters.failures++;
+		metrics_add(METRICS_PROVIDER_FAILURES, 1);
 		err_set(err, last.status != 0 ? last.status : 502,
 			last.status != 0 ? last.code : "upstream_error", "%s",
 			last.status != 0 ? last.msg : "provider error");
@@ -336,10 +340,11 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, stream_body);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &s);
-	c->counters.requests++;
+	metrics_add(METRICS_PROVIDER_REQUESTS, 1);
 	rc = curl_easy_perform(c->easy);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+		count_status(status);
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		err_set(err, 504, "upstream_timeout", "provider did not answer in time");
 	} else {
@@ -384,7 +389,7 @@ static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &slot->t);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
 	curl_multi_add_handle(multi, e);
-	c->counters.requests++;
+	metrics_add(METRICS_PROVIDER_REQUESTS, 1);
 }
 
 // Judges a finished transfer: 1 = retry it, 0 = final.
@@ -411,6 +416,7 @@ static int batch_finish(struct batch_slot *slot, CURLcode rc, long *retry_after_
 		return 1;
 	}
 	curl_easy_getinfo(slot->easy, CURLINFO_RESPONSE_CODE, &item->status);
+	count_status(item->status);
 	return item->status == 429 || item->status >= 500;
 }
 
@@ -486,7 +492,7 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 		if (deadline_ms != 0 && httpc_now_ms() + delay > deadline_ms) {
 			break;
 		}
-		c->counters.retries += (long)npending;
+		metrics_add(METRICS_PROVIDER_RETRIES, npending);
 		*retries += (int)npending;
 		struct timespec ts = {delay / 1000, delay % 1000 * 1000000L};
 		nanosleep(&ts, NULL);

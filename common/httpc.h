@@ -37,12 +37,6 @@ struct httpc_response {
 	int retries;	 /* attempts beyond the first */
 };
 
-struct httpc_counters {
-	long requests;
-	long retries;
-	long failures;
-};
-
 /* Creates a client; destroy with httpc_destroy (NULL accepted). */
 struct httpc *httpc_create(const struct httpc_options *opts);
 void httpc_destroy(struct httpc *c);
@@ -93,7 +87,6 @@ const char *httpc_escape(struct arena *arena, const char *s);
 /* True when the URL's scheme is https, or http to 127.0.0.1 / localhost / [::1]. */
 int httpc_url_allowed(const char *url);
 
-const struct httpc_counters *httpc_counters(const struct httpc *c);
 int64_t httpc_now_ms(void);
 
 #endif

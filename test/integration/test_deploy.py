@@ -86,6 +86,8 @@ def render_callbridge_conf(run_dir, conf_dir, server_read_timeout=None):
     conf_dir.mkdir(parents=True, exist_ok=True)
     (conf_dir / "callbridge.conf").write_text(text)
     shutil.copy(ROOT / "nginx" / "callbridge-fastcgi.conf", conf_dir / "callbridge-fastcgi.conf")
+    shutil.copy(ROOT / "nginx" / "callbridge-monitoring-allow.conf.example",
+                conf_dir / "callbridge-monitoring-allow.conf")
     return conf_dir / "callbridge.conf"
 
 
