@@ -6,12 +6,16 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <json-c/json_object.h>
+
 #include "common/db.h"
 #include "common/httpc.h"
+#include "common/jsonh.h"
 #include "common/jwt.h"
 #include "common/log.h"
 #include "common/metrics.h"
 #include "common/metrics_gauges.h"
+#include "common/readiness.h"
 
 static int app_init(struct app *app, const char *name, struct err *err) {
 	enum log_level level;
@@ -55,6 +59,24 @@ static void app_finish(struct app *app) {
 	crypto_keyring_finish(&app->keyring);
 }
 
+// The readiness probe of every function: the upgrade waits for it after each restart.
+static int answer_ready(void *ctx, struct http_request *req, struct http_response *resp) {
+	struct app *app = ctx;
+	struct readiness r;
+	struct json_object *obj;
+
+	if (readiness_check(app->db, req->arena, &r, &req->err) < 0) {
+		return req->err.status;
+	}
+	obj = json_object_new_object();
+	jsonh_add_string(obj, "status", "ready");
+	jsonh_add_string(obj, "function", app->name);
+	jsonh_add_string(obj, "version", CALLBRIDGE_VERSION);
+	jsonh_add_string(obj, "schema", r.schema);
+	jsonh_add_string(obj, "schema_expected", r.expected);
+	return http_respond_json(resp, 200, obj);
+}
+
 static int serve(struct app *app, const struct app_function *fn, const char *socket_path) {
 	struct err err = {0};
 	struct http_server srv = {
@@ -62,6 +84,7 @@ static int serve(struct app *app, const struct app_function *fn, const char *soc
 		.max_body = fn->max_body != 0 ? fn->max_body : (size_t)app->cfg.max_body_bytes,
 		.cors_origin = app->cfg.cors_allow_origin,
 		.handler = fn->handler,
+		.ready = answer_ready,
 		.ctx = app,
 	};
 

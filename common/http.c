@@ -15,6 +15,7 @@
 
 #include <fcgiapp.h>
 #include <json-c/json_object.h>
+#include <systemd/sd-daemon.h>
 
 #include "common/arena.h"
 #include "common/jsonh.h"
@@ -391,15 +392,29 @@ static int read_body(struct http_request *req, const struct http_server *srv, FC
 	return 0;
 }
 
+static int answer_alive(struct http_response *resp) {
+	struct json_object *obj = json_object_new_object();
+
+	jsonh_add_string(obj, "status", "alive");
+	return http_respond_json(resp, 200, obj);
+}
+
 static int dispatch(const struct http_server *srv, struct http_request *req,
 		    struct http_response *resp) {
 	const char *internal = http_param(req, "CALLBRIDGE_METRICS");
+	const char *probe = http_param(req, "CALLBRIDGE_PROBE");
 
 	if (internal != NULL && strcmp(internal, "1") == 0) {
 		// only nginx's internal location sets this param; clients cannot
 		resp->content_type = "text/plain; version=0.0.4";
 		req->internal = 1; // a scrape is not a request to count
 		return metrics_render(&resp->body, srv->function, req->arena) < 0 ? 500 : 200;
+	}
+	if (probe != NULL && srv->ready != NULL) {
+		// /internal/live|ready/<fn>, also only from nginx: alive is answering at all
+		req->internal = 1;
+		return strcmp(probe, "ready") == 0 ? srv->ready(srv->ctx, req, resp)
+						   : answer_alive(resp);
 	}
 	if (http_method_is(req, "OPTIONS")) {
 		http_add_header(resp, "Access-Control-Max-Age", "86400");
@@ -487,11 +502,15 @@ int http_serve(const struct http_server *srv) {
 	buf_init(&resp.body, 64L << 20);
 	FCGX_Init();
 	FCGX_InitRequest(&fx, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
+	// Type=notify: started once a worker is about to accept, with its stop signals in place
+	// (a no-op without NOTIFY_SOCKET: deploy/stack, the command line)
+	sd_notify(0, "READY=1\nSTATUS=serving");
 	while (!stop_requested && FCGX_Accept_r(&fx) >= 0) {
 		handle_one(srv, &fx, arena, &resp);
 		FCGX_Finish_r(&fx);
 		arena_reset(arena);
 	}
+	sd_notify(0, "STOPPING=1");
 	FCGX_Free(&fx, 1);
 	buf_finish(&resp.headers);
 	buf_finish(&resp.body);

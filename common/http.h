@@ -49,6 +49,8 @@ struct http_server {
 	size_t max_body;
 	const char *cors_origin;
 	http_handler_fn handler;
+	/* answers nginx's /internal/ready/<fn> probe (ready: 200; not: an error status) */
+	http_handler_fn ready;
 	void *ctx;
 };
 
