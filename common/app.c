@@ -109,8 +109,11 @@ int app_main(int argc, char **argv, const struct app_function *fn) {
 		socket_path = argv[2];
 	} else if (argc == 2 && strcmp(argv[1], "--check-config") == 0) {
 		check_only = 1;
+	} else if (argc == 2 && strcmp(argv[1], "--print-config") == 0) {
+		check_only = 2;
 	} else if (argc > 1 && fn->cli == NULL) {
-		fprintf(stderr, "usage: %s [--socket PATH | --check-config]\n", fn->name);
+		fprintf(stderr, "usage: %s [--socket PATH | --check-config | --print-config]\n",
+			fn->name);
 		return 2;
 	}
 	if (app_init(&app, fn->name, &err) < 0) {
@@ -118,7 +121,13 @@ int app_main(int argc, char **argv, const struct app_function *fn) {
 		goto done;
 	}
 	if (check_only) {
-		config_dump(&app.cfg, stdout);
+		// the unit's ExecStartPre runs --check-config at every start: one line, not the
+		// whole configuration in the journal each time; --print-config shows it on request
+		if (check_only == 2) {
+			config_dump(&app.cfg, stdout);
+		} else {
+			printf("%s: configuration ok\n", fn->name);
+		}
 		rc = 0;
 	} else if (argc > 1 && socket_path == NULL) {
 		rc = fn->cli(&app, argc, argv);

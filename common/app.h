@@ -30,8 +30,8 @@ struct app_function {
 };
 
 /* Runs the function: `int main(int c, char **v) { return app_main(c, v, &fn); }`.
- * Options: --socket PATH, --check-config (prints the config, secrets redacted). A config
- * error lists every problem and exits 1. */
+ * Options: --socket PATH, --check-config (one line when the config is good), --print-config
+ * (every setting, secrets redacted). A config error lists every problem and exits 1. */
 int app_main(int argc, char **argv, const struct app_function *fn);
 
 #endif

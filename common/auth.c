@@ -43,6 +43,7 @@ int auth_caller(struct app *app, struct http_request *req, struct auth_caller *o
 	}
 	if (strcmp(claims.role, "service_role") == 0) {
 		out->kind = AUTH_SERVICE;
+		req->log_user = "service";
 		return 0;
 	}
 	if (strcmp(claims.role, "authenticated") != 0 || !auth_is_uuid(claims.sub)) {
@@ -56,6 +57,7 @@ int auth_caller(struct app *app, struct http_request *req, struct auth_caller *o
 	role = rows.nrows == 1 ? db_get(&rows, 0, "role") : NULL;
 	out->kind = role != NULL && strcmp(role, "admin") == 0 ? AUTH_ADMIN : AUTH_CLIENT;
 	out->user_id = claims.sub;
+	req->log_user = claims.sub; // a verified uuid: the access line's user=
 	return 0;
 }
 

@@ -434,6 +434,7 @@ static double elapsed_ms(const struct timespec *start) {
 static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct arena *arena,
 		       struct http_response *resp) {
 	struct http_request req = {.arena = arena};
+	struct log_access access;
 	struct timespec start;
 	double ms;
 	int status;
@@ -470,15 +471,17 @@ static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct a
 	if (!req.internal) {
 		metrics_record_request(resp->status, ms);
 	}
-	if (resp->status >= 500) {
-		log_warn("%s %s -> %d %.1fms error=%s: %s", req.method, req.path, resp->status, ms,
-			 req.err.code, req.err.msg);
-	} else if (resp->status >= 400) {
-		log_info("%s %s -> %d %.1fms error=%s: %s", req.method, req.path, resp->status, ms,
-			 req.err.code, req.err.msg);
+	access.status = resp->status;
+	access.dur_ms = ms;
+	access.bytes = resp->streaming ? resp->streamed_bytes : resp->body.len;
+	access.user = req.log_user;
+	if (resp->status >= 400) {
+		// 5xx at warn: the internal reason is for the operator, the caller saw a generic
+		// one
+		log_access(resp->status >= 500 ? LOG_WARN : LOG_INFO, &access, "%s %s error=%s: %s",
+			   req.method, req.path, req.err.code, req.err.msg);
 	} else {
-		log_info("%s %s -> %d %.1fms bytes=%zu", req.method, req.path, resp->status, ms,
-			 resp->streaming ? resp->streamed_bytes : resp->body.len);
+		log_access(LOG_INFO, &access, "%s %s", req.method, req.path);
 	}
 	log_set_request_id(NULL);
 }

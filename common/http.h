@@ -23,9 +23,10 @@ struct http_request {
 	const char *request_id;
 	const char *body; /* NUL-terminated copy, body_len bytes (may contain NULs) */
 	size_t body_len;
-	char **env;   /* FastCGI params, arena copies */
-	void *fcgx;   /* the libfcgi request: private to http.c */
-	int internal; /* a scrape or probe from nginx's internal locations: not counted */
+	char **env;	      /* FastCGI params, arena copies */
+	void *fcgx;	      /* the libfcgi request: private to http.c */
+	int internal;	      /* a scrape or probe from nginx's internal locations: not counted */
+	const char *log_user; /* the caller's user id (or "service") for the access line, or NULL */
 };
 
 struct http_response {

@@ -56,7 +56,8 @@ void log_set_request_id(const char *id) {
 	copy_token(request_id, sizeof(request_id), id);
 }
 
-void log_emit(enum log_level level, const char *fmt, ...) {
+// Writes one line; fields (already logfmt, made of safe tokens) follow the quoted message.
+static void emit(enum log_level level, const char *fields, const char *fmt, va_list ap) {
 	int saved_errno = errno;
 	char msg[1024];
 	char quoted[2100];
@@ -64,14 +65,8 @@ void log_emit(enum log_level level, const char *fmt, ...) {
 	size_t q = 0;
 	struct timespec now;
 	struct tm tm;
-	va_list ap;
 
-	if (!log_enabled(level)) {
-		return;
-	}
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	for (const char *p = msg; *p != '\0' && q + 3 < sizeof(quoted); p++) {
 		unsigned char c = (unsigned char)*p;
 		if (c == '"' || c == '\\') {
@@ -87,7 +82,35 @@ void log_emit(enum log_level level, const char *fmt, ...) {
 	clock_gettime(CLOCK_REALTIME, &now);
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	fprintf(stderr, "ts=%s.%03ldZ level=%s fn=%s req=%s msg=\"%s\"\n", ts,
-		now.tv_nsec / 1000000, level_names[level], process_name, request_id, quoted);
+	fprintf(stderr, "ts=%s.%03ldZ level=%s fn=%s req=%s msg=\"%s\"%s\n", ts,
+		now.tv_nsec / 1000000, level_names[level], process_name, request_id, quoted,
+		fields);
 	errno = saved_errno;
+}
+
+void log_emit(enum log_level level, const char *fmt, ...) {
+	va_list ap;
+
+	if (!log_enabled(level)) {
+		return;
+	}
+	va_start(ap, fmt);
+	emit(level, "", fmt, ap);
+	va_end(ap);
+}
+
+void log_access(enum log_level level, const struct log_access *a, const char *fmt, ...) {
+	char user[64];
+	char fields[160];
+	va_list ap;
+
+	if (!log_enabled(level)) {
+		return;
+	}
+	copy_token(user, sizeof(user), a->user);
+	snprintf(fields, sizeof(fields), " status=%d dur_ms=%.1f bytes=%zu user=%s", a->status,
+		 a->dur_ms, a->bytes, user);
+	va_start(ap, fmt);
+	emit(level, fields, fmt, ap);
+	va_end(ap);
 }

@@ -2,6 +2,8 @@
 #ifndef COMMON_LOG_H
 #define COMMON_LOG_H
 
+#include <stddef.h>
+
 #include "common/err.h"
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
@@ -18,6 +20,18 @@ void log_set_request_id(const char *id);
  * errno is preserved. */
 void log_emit(enum log_level level, const char *fmt, ...) ATTRIB_PRINTF(2, 3);
 int log_enabled(enum log_level level);
+
+/* What the access line of a request carries as its own logfmt fields. */
+struct log_access {
+	int status;
+	double dur_ms;
+	size_t bytes;
+	const char *user; /* an id or "service", never a name or an email; NULL prints "-" */
+};
+
+/* The request's one line: `... msg="..." status=200 dur_ms=1.4 bytes=96 user=<id>`. */
+void log_access(enum log_level level, const struct log_access *a, const char *fmt, ...)
+	ATTRIB_PRINTF(3, 4);
 
 #define log_error(...) log_emit(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_emit(LOG_WARN, __VA_ARGS__)

@@ -419,12 +419,13 @@ def test_site_example_passes_nginx_t(tmp_path):
     assert "include /etc/nginx/callbridge/callbridge.conf;" in site
     site = (site.replace("@SERVER_NAME@", "api.example.test")
             .replace("@TLS_CERTIFICATE_KEY@", str(key)).replace("@TLS_CERTIFICATE@", str(cert))
-            .replace("/etc/nginx/callbridge/", f"{conf_dir}/"))
+            .replace("/etc/nginx/callbridge/", f"{conf_dir}/").replace("/var/log/nginx/", f"{tmp_path}/"))
     (tmp_path / "site.conf").write_text(site)
+    # Debian's nginx.conf includes conf.d/*.conf in http {}: where callbridge-log.conf goes
     (tmp_path / "nginx.conf").write_text(f"""pid {tmp_path}/nginx.pid;
 error_log {tmp_path}/error.log;
 events {{}}
-http {{ include {tmp_path}/site.conf; }}
+http {{ include {ROOT}/nginx/callbridge-log.conf; include {tmp_path}/site.conf; }}
 """)
     out = subprocess.run(["nginx", "-t", "-p", str(tmp_path), "-c", str(tmp_path / "nginx.conf")],
                          capture_output=True, text=True)
@@ -509,7 +510,7 @@ def test_env_example_lists_every_config_variable_and_is_a_valid_config():
     assert not missing, f"not in docs/operations.md: {missing}"
     build = Path(os.environ.get("CALLBRIDGE_BUILD", ROOT / "build"))
     env = {"PATH": os.environ["PATH"], **values}
-    out = subprocess.run([str(build / "health"), "--check-config"], env=env, capture_output=True, text=True)
+    out = subprocess.run([str(build / "health"), "--print-config"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "SECRETS_KEYS=(set)" in out.stdout
 
