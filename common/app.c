@@ -57,6 +57,7 @@ static void app_finish(struct app *app) {
 	httpc_destroy(app->httpc);
 	jwt_keys_destroy(app->jwt);
 	crypto_keyring_finish(&app->keyring);
+	config_finish(&app->cfg);
 }
 
 // The readiness probe of every function: the upgrade waits for it after each restart.

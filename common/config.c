@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CREDENTIAL_MAX 65536
+
 enum config_type { CONFIG_STR, CONFIG_SECRET, CONFIG_LONG };
 
 struct config_param {
@@ -62,14 +64,81 @@ static void append_problem(char *msg, size_t size, const char *name, const char 
 	}
 }
 
+// Reads dir/name whole; NULL when there is no such file. *bad is set when it exists but cannot
+// be used (unreadable, too large, a NUL byte). One trailing newline is dropped (editors add it).
+static char *read_credential(const char *dir, const char *name, int *bad) {
+	char path[4096];
+	char *data = NULL;
+	size_t n = 0;
+	FILE *f;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir, name) >= sizeof(path) ||
+	    (f = fopen(path, "rb")) == NULL) {
+		*bad = errno != ENOENT;
+		return NULL;
+	}
+	data = malloc(CREDENTIAL_MAX + 1);
+	if (data == NULL) {
+		abort();
+	}
+	n = fread(data, 1, CREDENTIAL_MAX + 1, f);
+	*bad = ferror(f) || n > CREDENTIAL_MAX || memchr(data, '\0', n) != NULL;
+	fclose(f);
+	if (*bad) {
+		free(data);
+		return NULL;
+	}
+	if (n > 0 && data[n - 1] == '\n') {
+		n--;
+	}
+	if (n > 0 && data[n - 1] == '\r') {
+		n--;
+	}
+	data[n] = '\0';
+	return data;
+}
+
+// A secret from systemd's credentials ($CREDENTIALS_DIRECTORY, LoadCredential=): the file named
+// like the variable (LoadCredential=NAME:path) or callbridge_NAME (LoadCredential=callbridge:dir
+// loads every file of dir under that prefix). It wins over the environment.
+static const char *credential(struct config *cfg, const char *name, char *problems, size_t size) {
+	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char prefixed[64];
+	char *value;
+	int bad = 0;
+
+	if (dir == NULL || dir[0] == '\0' ||
+	    cfg->nowned >= sizeof(cfg->owned) / sizeof(cfg->owned[0])) {
+		return NULL;
+	}
+	snprintf(prefixed, sizeof(prefixed), "callbridge_%s", name);
+	value = read_credential(dir, name, &bad);
+	if (value == NULL && !bad) {
+		value = read_credential(dir, prefixed, &bad);
+	}
+	if (bad) {
+		append_problem(problems, size, name, "credential is unreadable or not text");
+	}
+	if (value != NULL) {
+		cfg->owned[cfg->nowned++] = value;
+	}
+	return value;
+}
+
 int config_load(struct config *cfg, struct err *err) {
 	char problems[sizeof(err->msg)] = "";
 
 	memset(cfg, 0, sizeof(*cfg));
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		const struct config_param *p = &params[i];
-		const char *value = getenv(p->name);
+		const char *value = p->type == CONFIG_SECRET
+					    ? credential(cfg, p->name, problems, sizeof(problems))
+					    : NULL;
 		char *field = (char *)cfg + p->offset;
+
+		if (value == NULL) {
+			value = getenv(p->name);
+		}
 
 		if (value == NULL || value[0] == '\0') {
 			value = p->fallback;
@@ -102,6 +171,13 @@ int config_load(struct config *cfg, struct err *err) {
 		return err_set(err, 500, "config", "%s", problems);
 	}
 	return 0;
+}
+
+void config_finish(struct config *cfg) {
+	for (size_t i = 0; i < cfg->nowned; i++) {
+		free(cfg->owned[i]);
+	}
+	cfg->nowned = 0;
 }
 
 void config_dump(const struct config *cfg, FILE *out) {

@@ -1,4 +1,5 @@
-/* config: every setting comes from the environment through one table, checked at start-up. */
+/* config: every setting comes from the environment (secrets also from systemd credentials)
+ * through one table, checked at start-up. */
 #ifndef COMMON_CONFIG_H
 #define COMMON_CONFIG_H
 
@@ -32,11 +33,16 @@ struct config {
 	long sync_overlap_ms;
 	long sync_user_budget_s;
 	long sync_detail_concurrency;
+	char *owned[8]; /* secrets read from $CREDENTIALS_DIRECTORY; freed by config_finish */
+	size_t nowned;
 };
 
 /* Fills cfg from the environment (values are borrowed from environ, valid for the process).
- * Every problem is listed in err->msg, not only the first. */
+ * A secret is read first from systemd's $CREDENTIALS_DIRECTORY (LoadCredential=), as a file
+ * named NAME or callbridge_NAME, then from the environment. Every problem is listed in
+ * err->msg, not only the first. Release with config_finish, also after a failure. */
 int config_load(struct config *cfg, struct err *err) MUSTCHECK;
+void config_finish(struct config *cfg);
 
 /* Prints NAME=value lines, secrets shown as "(set)" / "(unset)". */
 void config_dump(const struct config *cfg, FILE *out);
