@@ -53,6 +53,7 @@ static const struct config_param params[] = {
 	LONG("HTTP_BACKOFF_MAX_MS", "20000", http_backoff_max_ms, 1, 600000),
 	LONG("SYNC_OVERLAP_MS", "3600000", sync_overlap_ms, 0, 7L * 86400000),
 	LONG("SYNC_USER_BUDGET_S", "600", sync_user_budget_s, 1, 86400),
+	LONG("SYNC_REQUEST_BUDGET_S", "540", sync_request_budget_s, 1, 86400),
 	LONG("SYNC_DETAIL_CONCURRENCY", "8", sync_detail_concurrency, 1, 64),
 };
 

@@ -32,6 +32,7 @@ struct config {
 	long http_backoff_max_ms;
 	long sync_overlap_ms;
 	long sync_user_budget_s;
+	long sync_request_budget_s;
 	long sync_detail_concurrency;
 	char *owned[8]; /* secrets read from $CREDENTIALS_DIRECTORY; freed by config_finish */
 	size_t nowned;

@@ -136,8 +136,8 @@ static void add_user_json(struct sync_summary *s, const struct sync_run *run, co
 
 // Syncs one claimed user and records the run.
 static int run_user(struct app *app, struct arena *arena, const struct sync_provider *p,
-		    const struct sync_request *rq, const char *user_id, struct sync_summary *s,
-		    struct err *err) {
+		    const struct sync_request *rq, const char *user_id, int64_t round_deadline_ms,
+		    struct sync_summary *s, struct err *err) {
 	struct sync_run run = {
 		.user_id = user_id,
 		.provider = p->name,
@@ -147,7 +147,13 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 		.deadline_ms = httpc_now_ms() + app->cfg.sync_user_budget_s * 1000,
 	};
 	struct err failure = {0};
+	int cut = 0;
 	int rc;
+
+	if (round_deadline_ms != 0 && round_deadline_ms < run.deadline_ms) {
+		run.deadline_ms = round_deadline_ms;
+		cut = 1;
+	}
 
 	if (start_run(app, arena, rq, &run, err) < 0) {
 		return -1;
@@ -164,7 +170,11 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 	finish_run(app, arena, &run, rc < 0 ? &failure : NULL);
 	arena_destroy(run.arena);
 	arena_destroy(run.run_arena);
-	if (rc < 0) {
+	// cut by the call's budget, not its own: not a failure, the next call of the round goes on
+	cut = cut && rc < 0 && strcmp(failure.code, "sync_budget_exhausted") == 0;
+	if (cut) {
+		s->remaining++;
+	} else if (rc < 0) {
 		log_warn("sync %s of user %s failed after %d pages: %s", p->name, user_id,
 			 run.pages, failure.msg);
 		s->failed++;
@@ -174,15 +184,20 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 	s->calls_seen += run.calls_seen;
 	s->calls_inserted += run.calls_inserted;
 	s->calls_updated += run.calls_updated;
-	add_user_json(s, &run, rc < 0 ? "error" : "ok", rc < 0 ? failure.msg : NULL);
-	if (rc < 0 && rq->only_user != NULL) {
+	add_user_json(s, &run,
+		      cut      ? "partial"
+		      : rc < 0 ? "error"
+			       : "ok",
+		      rc < 0 && !cut ? failure.msg : NULL);
+	if (rc < 0 && !cut && rq->only_user != NULL) {
 		return err_set(err, failure.status != 0 ? failure.status : 502, failure.code, "%s",
 			       failure.msg);
 	}
 	return 0;
 }
 
-// 1 when claimed (lock taken, not yet synced this round), 0 when skipped.
+// 1 when claimed (lock taken, not yet synced this round), 0 when locked elsewhere, 2 when
+// already synced this round.
 static int claim(struct app *app, struct arena *arena, const struct sync_provider *p,
 		 const char *user_id, const char *round_start, struct err *err) {
 	const char *params[] = {arena_printf(arena, "%d", p->lock_class), user_id, p->name,
@@ -192,7 +207,7 @@ static int claim(struct app *app, struct arena *arena, const struct sync_provide
 	if (db_exec(app->db, arena, "sync_claim",
 		    "SELECT pg_try_advisory_lock($1::int, hashtext($2)) AS locked,"
 		    " EXISTS (SELECT 1 FROM sync_state WHERE user_id = $2::uuid AND provider = $3"
-		    " AND last_sync_at >= $4::timestamptz) AS done",
+		    " AND last_sync_at >= $4::timestamptz AND last_status = 'ok') AS done",
 		    4, params, &rows, err) < 0) {
 		return -1;
 	}
@@ -204,7 +219,7 @@ static int claim(struct app *app, struct arena *arena, const struct sync_provide
 		(void)!db_exec(app->db, arena, "sync_unlock",
 			       "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, unlock, NULL,
 			       err);
-		return 0;
+		return 2;
 	}
 	return 1;
 }
@@ -242,6 +257,8 @@ int sync_users(struct app *app, const struct sync_provider *provider, const stru
 	       struct sync_summary *out, struct err *err) {
 	struct arena *arena = arena_create();
 	struct db_rows users;
+	int64_t deadline_ms = rq->budget_ms > 0 ? httpc_now_ms() + rq->budget_ms : 0;
+	const char *round;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -249,17 +266,28 @@ int sync_users(struct app *app, const struct sync_provider *provider, const stru
 	if (list_users(app, arena, provider, rq, &users, err) < 0) {
 		goto done;
 	}
+	round = rq->round != NULL ? rq->round : db_get(&users, 0, "round_start");
+	snprintf(out->round, sizeof(out->round), "%s", round != NULL ? round : "");
 	for (int r = 0; r < users.nrows; r++) {
 		const char *user_id = db_get(&users, r, "user_id");
+		if (deadline_ms != 0 && httpc_now_ms() >= deadline_ms) {
+			out->remaining +=
+				users.nrows - r; // the next call of the round goes on here
+			break;
+		}
 		// a named user is synced even if a round already did; a round skips what others did
 		int claimed = claim(app, arena, provider, user_id,
-				    rq->only_user != NULL ? NULL : db_get(&users, 0, "round_start"),
-				    err);
+				    rq->only_user != NULL ? NULL : round, err);
 		if (claimed < 0) {
 			goto done;
 		}
+		if (claimed == 2) {
+			out->skipped++;
+			continue;
+		}
 		if (claimed == 0) {
 			out->skipped++;
+			out->locked++;
 			if (rq->only_user != NULL) {
 				err_set(err, 409, "sync_running",
 					"a sync of this user is already running");
@@ -267,7 +295,7 @@ int sync_users(struct app *app, const struct sync_provider *provider, const stru
 			}
 			continue;
 		}
-		int failed = run_user(app, arena, provider, rq, user_id, out, err);
+		int failed = run_user(app, arena, provider, rq, user_id, deadline_ms, out, err);
 		release(app, arena, provider, user_id);
 		progress(rq, provider, r + 1, users.nrows, out);
 		if (failed < 0) {
@@ -297,6 +325,10 @@ struct json_object *sync_summary_json(const struct app *app, const struct sync_p
 	jsonh_add_int64(out, "synced_users", s->synced);
 	jsonh_add_int64(out, "failed_users", s->failed);
 	jsonh_add_int64(out, "skipped_users", s->skipped);
+	jsonh_add_int64(out, "locked_users", s->locked);
+	jsonh_add_int64(out, "remaining_users", s->remaining);
+	json_object_object_add(out, "done", json_object_new_boolean(s->remaining == 0));
+	jsonh_add_string(out, "round", s->round);
 	jsonh_add_int64(out, "calls_seen", s->calls_seen);
 	jsonh_add_int64(out, "calls_inserted", s->calls_inserted);
 	jsonh_add_int64(out, "calls_updated", s->calls_updated);
@@ -319,11 +351,15 @@ int sync_request_from_http(struct app *app, struct http_request *req, struct syn
 	}
 	if (req->body_len > 0) {
 		if (http_json_body(req, &body) < 0 ||
-		    jsonh_get_string(body, "user_id", 0, &requested, &req->err) < 0) {
+		    jsonh_get_string(body, "user_id", 0, &requested, &req->err) < 0 ||
+		    jsonh_get_string(body, "round", 0, &out->round, &req->err) < 0) {
 			goto done;
 		}
 		requested = requested != NULL ? arena_strdup(req->arena, requested) : NULL;
+		out->round = out->round != NULL ? arena_strdup(req->arena, out->round) : NULL;
 	}
+	// an answer before nginx's timeout, with what is left for the next call
+	out->budget_ms = app->cfg.sync_request_budget_s * 1000;
 	if (caller.kind == AUTH_SERVICE && requested == NULL) {
 		out->trigger = SYNC_SCHEDULE;
 	} else if (auth_target_user(req, &caller, requested, &out->only_user) < 0) {

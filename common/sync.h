@@ -69,7 +69,10 @@ int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms,
 struct sync_summary {
 	int synced;
 	int failed;
-	int skipped; /* busy in another worker, or already synced in this round */
+	int skipped;	/* locked + already synced in this round */
+	int locked;	/* being synced by another worker right now */
+	int remaining;	/* left for the next call of the round: not reached, or cut by the budget */
+	char round[48]; /* the round's start (a timestamp): pass it back to go on */
 	long calls_seen;
 	long calls_inserted;
 	long calls_updated;
@@ -86,6 +89,12 @@ struct sync_request {
 	const char *request_id;
 	int show_progress;    /* a progress line on stderr (terminal) */
 	int label_for_client; /* white-label the provider name in the summary */
+	/* Continues a round (a sync_summary's round): users synced well since then are skipped.
+	 * NULL starts a new round now. */
+	const char *round;
+	/* 0, or the whole call's time budget: no user is started past it, a user's run is cut at
+	 * it (resuming from its cursor next call), and the rest is reported as remaining */
+	int64_t budget_ms;
 };
 int sync_users(struct app *app, const struct sync_provider *provider,
 	       const struct sync_request *request, struct sync_summary *out,
@@ -96,7 +105,9 @@ struct json_object *sync_summary_json(const struct app *app, const struct sync_p
 				      const struct sync_summary *summary, int label_for_client);
 
 /* Reads a sync request from HTTP: POST; service role without user_id = every user (the daily
- * job); admins name a user_id; a user syncs themselves. Fills request (arena strings). */
+ * job), {"round": ...} going on with an unfinished round; admins name a user_id; a user syncs
+ * themselves. The budget is SYNC_REQUEST_BUDGET_S, below nginx's timeout. Fills request
+ * (arena strings). */
 int sync_request_from_http(struct app *app, struct http_request *req,
 			   struct sync_request *out) MUSTCHECK;
 
