@@ -12,6 +12,7 @@ import pytest
 import requests
 import yaml
 
+from testenv.fake_provider import json_response, send
 from testenv.secrets import seal
 from testenv.stack import ROOT, Stack, wait_until
 
@@ -108,15 +109,10 @@ class Answers(http.server.BaseHTTPRequestHandler):
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0)).decode()
         Answers.bodies.append((self.path, body))
         answer = Answers.queue[self.path].pop(0) if Answers.queue.get(self.path) else {"done": True}
-        data = json.dumps(answer).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        send(self, json_response(200, answer), truncate=False)
 
-    def log_message(self, *args):
-        pass
+    def log_message(self, *args):  # noqa: A002 (quiet)
+        return
 
 
 def test_daily_workflow_calls_again_with_the_round_until_nothing_is_left(tmp_path):
