@@ -9,7 +9,7 @@ def test_health_round_trips_the_database(stack, http):
     assert r.status_code == 200
     body = r.json()
     assert body["status"] == "ok" and body["database"] == "reachable"
-    assert body["postgres_version"].startswith("15")
+    assert "postgres_version" not in body  # versions: service role only (test_ops_readiness)
     assert r.headers["Access-Control-Allow-Origin"] == "*"
     assert len(r.headers["X-Request-Id"]) == 32
 

@@ -149,3 +149,27 @@ def test_probes_are_behind_the_monitoring_allow_list():
 def test_service_unit_is_type_notify_for_every_worker():
     unit = (ROOT / "deploy" / "systemd" / "callbridge@.service").read_text()
     assert "\nType=notify\n" in unit and "\nNotifyAccess=all\n" in unit
+
+
+def test_public_health_is_readiness_without_versions_for_anonymous_callers(stack):
+    anon = requests.get(stack.url("health"), timeout=10)
+    assert anon.status_code == 200
+    assert anon.json() == {"status": "ok", "database": "reachable", "schema": "ready"}
+    bad = requests.get(stack.url("health"), headers={"Authorization": "Bearer not.a.jwt"}, timeout=10)
+    assert bad.status_code == 200 and "version" not in bad.json()
+    user = requests.get(stack.url("health"), headers=stack.auth(stack.make_user("admin")), timeout=10)
+    assert "postgres_version" not in user.json()
+    svc = requests.get(stack.url("health"), headers=stack.service_headers(), timeout=10).json()
+    assert svc["postgres_version"].startswith("15") and svc["schema_version"] == schema_version()
+    assert svc["version"] and svc["schema_expected"] == schema_version()
+
+
+def test_public_health_is_503_when_the_schema_is_behind(stack):
+    newest = stack.sql("DELETE FROM schema_migrations WHERE version = %s RETURNING *", (schema_version(),))
+    try:
+        r = requests.get(stack.url("health"), timeout=10)
+        assert r.status_code == 503 and r.json()["error"] == "schema_behind"
+    finally:
+        row = newest[0]
+        stack.sql("INSERT INTO schema_migrations (version, name, checksum, applied_at) VALUES (%s, %s, %s, %s)",
+                  (row["version"], row["name"], row["checksum"], row["applied_at"]))
