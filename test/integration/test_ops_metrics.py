@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import requests
 
+from testenv.secrets import seal
 from testenv.stack import ROOT, Stack, wait_until
 
 WORKERS = 3
@@ -167,18 +168,20 @@ def test_database_down_shows_as_a_gauge_not_a_failed_scrape(many):
         many.pg_start()
 
 
+def retell_user(stack, fake, key, agent_id):
+    """A client with a sealed Retell key and one assigned agent: (user id, agents.id)."""
+    user = stack.make_user("client")
+    stack.sql("INSERT INTO api_keys (user_id, service, access_token, is_active) VALUES (%s, 'retell', %s, true)",
+              (user, seal(stack.secrets_keys, user, "retell", "access_token", key)))
+    fake.add_retell_agent(key, agent_id=agent_id)
+    agent = stack.sql("INSERT INTO agents (name, source_platform, retell_agent_id) VALUES ('A', 'retell', %s) "
+                      "RETURNING id", (agent_id,))[0]["id"]
+    stack.sql("INSERT INTO user_agents (user_id, agent_id, source_platform) VALUES (%s, %s, 'retell')", (user, agent))
+    return user, agent
+
+
 def test_provider_429s_are_counted(many, fake):
-    key = "key_ops_metrics_429"
-    user = many.make_user("client")
-    from testenv.secrets import seal
-    many.sql("""INSERT INTO api_keys (user_id, service, access_token, is_active)
-                VALUES (%s, 'retell', %s, true)""",
-             (user, seal(many.secrets_keys, user, "retell", "access_token", key)))
-    fake.add_retell_agent(key, agent_id="ag_ops_429")
-    agent = many.sql("""INSERT INTO agents (name, source_platform, retell_agent_id)
-                        VALUES ('A', 'retell', 'ag_ops_429') RETURNING id""")[0]["id"]
-    many.sql("INSERT INTO user_agents (user_id, agent_id, source_platform) VALUES (%s, %s, 'retell')",
-             (user, agent))
+    user, _ = retell_user(many, fake, "key_ops_metrics_429", "ag_ops_429")
     before = scrape(many, "sync-retell-calls")
     fake.add_fault(path_prefix="/v3/list-calls", status=429, retry_after=0, count=2)
     r = requests.post(many.url("sync-retell-calls"), json={"user_id": user},
@@ -193,9 +196,19 @@ def test_provider_429s_are_counted(many, fake):
     assert delta("callbridge_provider_requests_total") >= 3
 
 
-def test_stream_bytes_counter_is_exported(many):
-    assert value(scrape(many, "get-call-recording"), "callbridge_stream_bytes_total",
-                 function="get-call-recording") is not None
+def test_streamed_recording_bytes_are_counted(many, fake):
+    user, agent = retell_user(many, fake, "key_ops_metrics_stream", "ag_ops_stream")
+    call = fake.add_retell_call("key_ops_metrics_stream", fake.make_retell_call("ag_ops_stream"))
+    row = many.sql("""INSERT INTO calls (retell_call_id, source_platform, user_id, agent_id, recording_url)
+                      VALUES (%s, 'retell', %s, %s, %s) RETURNING id""",
+                   (call["call_id"], user, agent, call["recording_url"]))[0]
+    name = "callbridge_stream_bytes_total"
+    before = value(scrape(many, "get-call-recording"), name, function="get-call-recording")
+    r = requests.get(many.url("get-call-recording"), params={"call_id": str(row["id"])},
+                     headers=many.auth(user), timeout=30)
+    assert r.status_code == 200 and len(r.content) > 1000
+    after = value(scrape(many, "get-call-recording"), name, function="get-call-recording")
+    assert after - before == len(r.content)
 
 
 def test_metrics_allow_list_is_its_own_file_that_rendering_keeps(many):
