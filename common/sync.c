@@ -266,7 +266,10 @@ int sync_users(struct app *app, const struct sync_provider *provider, const stru
 	if (list_users(app, arena, provider, rq, &users, err) < 0) {
 		goto done;
 	}
-	round = rq->round != NULL ? rq->round : db_get(&users, 0, "round_start");
+	// the round starts at the listing (every row has it), unless the caller goes on with one
+	round = rq->round != NULL ? rq->round
+		: users.nrows > 0 ? db_get(&users, 0, "round_start")
+				  : NULL;
 	snprintf(out->round, sizeof(out->round), "%s", round != NULL ? round : "");
 	for (int r = 0; r < users.nrows; r++) {
 		const char *user_id = db_get(&users, r, "user_id");

@@ -149,3 +149,9 @@ def test_daily_workflow_calls_again_with_the_round_until_nothing_is_left(tmp_pat
         assert len([p for p, _ in Answers.bodies if p.endswith("sync-retell-calls")]) == 2
     finally:
         server.shutdown()
+
+
+def test_a_round_with_no_connected_user_is_done_at_once(slow):
+    slow.sql("TRUNCATE api_keys, sync_runs CASCADE")
+    answer = post(slow)
+    assert answer["done"] is True and answer["remaining_users"] == 0 and answer["synced_users"] == 0
