@@ -1,5 +1,7 @@
 /* app: a function's process: config -> log -> db / http client / keys -> serve -> teardown
- * (lwan's lwan_main). Handlers receive the struct app as their context. */
+ * (lwan's lwan_main). Handlers receive the struct app as their context: when serving, each of
+ * the THREADS serving threads has its own copy, whose db and httpc are that thread's alone
+ * (cfg, jwt and keyring are shared and read-only). */
 #ifndef COMMON_APP_H
 #define COMMON_APP_H
 

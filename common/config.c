@@ -43,6 +43,7 @@ static const struct config_param params[] = {
 	STR("PROVIDER_LABEL_RETELL", 0, "Provider B", label_retell),
 	STR("LOG_LEVEL", 0, "info", log_level),
 	LONG("MAX_BODY_BYTES", "1048576", max_body_bytes, 1024, 64L << 20),
+	LONG("THREADS", "4", threads, 1, 256),
 	LONG("HTTP_TIMEOUT_MS", "10000", http_timeout_ms, 100, 600000),
 	LONG("HTTP_CONNECT_TIMEOUT_MS", "3000", http_connect_timeout_ms, 50, 60000),
 	LONG("HTTP_MAX_RESPONSE_BYTES", "33554432", http_max_response_bytes, 1024, 1L << 30),

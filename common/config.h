@@ -23,6 +23,7 @@ struct config {
 	const char *label_retell;
 	const char *log_level;
 	long max_body_bytes;
+	long threads; /* requests one process serves at once, each with its own db connection */
 	long http_timeout_ms;
 	long http_connect_timeout_ms;
 	long http_max_response_bytes;

@@ -48,10 +48,17 @@ struct http_server {
 	const char *cors_origin;
 	http_handler_fn handler;
 	void *ctx;
+	int threads; /* requests served at once (serving threads); < 1 means 1 */
+	/* Optional: each serving thread's handler context, made from ctx on that thread before its
+	 * first request (e.g. its own database connection) and released by thread_end. Without
+	 * them every thread is handed ctx itself. */
+	void *(*thread_begin)(void *ctx);
+	void (*thread_end)(void *thread_ctx);
 };
 
-/* Serves requests until SIGTERM/SIGINT, then returns 0 after finishing the current one.
- * Every request's arena memory is freed after its response. */
+/* Serves requests on srv->threads threads until SIGTERM/SIGINT/SIGUSR1, then returns 0 once
+ * every thread has finished the request it was serving. Every request's arena memory is freed
+ * after its response. */
 int http_serve(const struct http_server *srv);
 
 /* Picks the listening socket: systemd (LISTEN_FDS, fd 3), socket_path (created, mode 0660),

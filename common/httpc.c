@@ -2,6 +2,8 @@
 #include "common/httpc.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,8 +18,16 @@
 struct httpc {
 	CURL *easy;
 	struct httpc_options opts;
-	struct httpc_counters counters;
 };
+
+// Process-wide: a process has one client per serving thread, the metrics page shows their sum.
+static struct {
+	atomic_long requests;
+	atomic_long retries;
+	atomic_long failures;
+} totals;
+
+static pthread_once_t curl_started = PTHREAD_ONCE_INIT;
 
 struct transfer {
 	struct buf *body;
@@ -56,8 +66,12 @@ void httpc_response_finish(struct httpc_response *resp) {
 	buf_finish(&resp->body);
 }
 
-const struct httpc_counters *httpc_counters(const struct httpc *c) {
-	return &c->counters;
+struct httpc_counters httpc_counters(void) {
+	return (struct httpc_counters){
+		.requests = atomic_load(&totals.requests),
+		.retries = atomic_load(&totals.retries),
+		.failures = atomic_load(&totals.failures),
+	};
 }
 
 int httpc_status_error(long status, const char *rejected_code, const char *rejected_msg,
@@ -185,9 +199,14 @@ static struct curl_slist *make_headers(const char *const *headers) {
 	return curl_slist_append(list, "Expect:");
 }
 
+static void start_curl_globally(void) {
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static void start_curl(struct httpc *c) {
 	if (c->easy == NULL) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
+		// curl_global_init is not thread-safe: the first thread to need it runs it, once
+		pthread_once(&curl_started, start_curl_globally);
 		c->easy = curl_easy_init();
 		if (c->easy == NULL) {
 			abort();
@@ -232,7 +251,7 @@ static int attempt(struct httpc *c, const struct httpc_request *req, struct curl
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	}
-	c->counters.requests++;
+	atomic_fetch_add(&totals.requests, 1);
 	rc = curl_easy_perform(c->easy);
 	*retry_after_ms = t.retry_after_ms;
 	if (t.too_large) {
@@ -283,13 +302,13 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 		}
 		log_info("retrying %s %s in %ld ms (status %ld)", req->method, req->url, delay,
 			 resp->status);
-		c->counters.retries++;
+		atomic_fetch_add(&totals.retries, 1);
 		resp->retries++;
 		struct timespec ts = {delay / 1000, delay % 1000 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (rc < 0) {
-		c->counters.failures++;
+		atomic_fetch_add(&totals.failures, 1);
 		err_set(err, last.status != 0 ? last.status : 502,
 			last.status != 0 ? last.code : "upstream_error", "%s",
 			last.status != 0 ? last.msg : "provider error");
@@ -336,7 +355,7 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, stream_body);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &s);
-	c->counters.requests++;
+	atomic_fetch_add(&totals.requests, 1);
 	rc = curl_easy_perform(c->easy);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -384,7 +403,7 @@ static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &slot->t);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
 	curl_multi_add_handle(multi, e);
-	c->counters.requests++;
+	atomic_fetch_add(&totals.requests, 1);
 }
 
 // Judges a finished transfer: 1 = retry it, 0 = final.
@@ -486,7 +505,7 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 		if (deadline_ms != 0 && httpc_now_ms() + delay > deadline_ms) {
 			break;
 		}
-		c->counters.retries += (long)npending;
+		atomic_fetch_add(&totals.retries, (long)npending);
 		*retries += (int)npending;
 		struct timespec ts = {delay / 1000, delay % 1000 * 1000000L};
 		nanosleep(&ts, NULL);

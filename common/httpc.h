@@ -1,6 +1,7 @@
 /* httpc: the HTTP client for provider APIs over one reused libcurl handle: timeouts, TLS
  * verification, a response size cap, and retries with exponential backoff and full jitter on
- * 429, 5xx, timeouts and dropped connections, honouring Retry-After. */
+ * 429, 5xx, timeouts and dropped connections, honouring Retry-After. A client belongs to one
+ * thread at a time; the counters are the whole process's. */
 #ifndef COMMON_HTTPC_H
 #define COMMON_HTTPC_H
 
@@ -93,7 +94,8 @@ const char *httpc_escape(struct arena *arena, const char *s);
 /* True when the URL's scheme is https, or http to 127.0.0.1 / localhost / [::1]. */
 int httpc_url_allowed(const char *url);
 
-const struct httpc_counters *httpc_counters(const struct httpc *c);
+/* Provider requests, retries and failures of every client of this process so far. */
+struct httpc_counters httpc_counters(void);
 int64_t httpc_now_ms(void);
 
 #endif
