@@ -23,7 +23,7 @@ from testenv.stack import Stack, free_port  # noqa: E402
 BUILD = Path(os.environ.get("BENCH_BUILD", ROOT / "build-bench"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 SYNC_CALLS = int(os.environ.get("BENCH_SYNC_CALLS", "100000"))
-PARTS = os.environ.get("BENCH_PARTS", "processes,webhook,sync").split(",")
+PARTS = os.environ.get("BENCH_PARTS", "processes,webhook,costs,sync").split(",")
 CONCURRENCY = [1, 16, 64]
 KEY = "key_bench_webhook_0123456789abcdef"
 SYNC_KEY = "key_bench_sync_0123456789abcdef00"
@@ -133,12 +133,13 @@ def run_wrk(url, signed_path, conns):
     return rps, pct(50), pct(99), (int(non2xx.group(1)) if non2xx else 0), (errors.group(1) if errors else "none")
 
 
-def pgbench_script(stack, user, agent, body):
-    """The function's statement, with one real delivery's values and a fresh call id per run.
-    The large values sit in a one-row-per-parameter table: pgbench would read a ':word' inside an
-    inline literal as one of its variables."""
-    sql = subprocess.run([str(BUILD / "bench" / "bench-print-sql")], capture_output=True, text=True,
-                         check=True).stdout.strip()
+def pgbench_script(stack, user, agent, body, sql=None):
+    """The function's statement (or sql), with one real delivery's values and a fresh call id per
+    run. The large values sit in a one-row-per-parameter table: pgbench would read a ':word' inside
+    an inline literal as one of its variables."""
+    if sql is None:
+        sql = subprocess.run([str(BUILD / "bench" / "bench-print-sql")], capture_output=True, text=True,
+                             check=True).stdout.strip()
     call = json.loads(body)["call"]
     stored = {
         2: user, 3: agent, 4: call["agent_id"], 5: call["call_type"], 6: call.get("direction"),
@@ -264,6 +265,87 @@ def bench_webhook(stack, fake):
     stack.sql("TRUNCATE calls, webhook_inbox, key_usage_audit, bench_floor")
 
 
+# ---------------------------------------------------------------------------------- costs
+
+# What each element of the webhook's statement costs: pgbench of the statement with that element
+# taken out (DDL applied before, undone after), against the whole statement. (name, DDL before,
+# DDL after, rewrite of the script).
+# Today's write path, as it was before migration 0050 (which the stack has applied).
+COST_TODAY = [
+    "CREATE INDEX IF NOT EXISTS idx_calls_retell_call_id ON calls (retell_call_id)",
+    "CREATE INDEX IF NOT EXISTS idx_calls_source_platform ON calls (source_platform)",
+    "ALTER TABLE calls ALTER COLUMN transcript SET COMPRESSION pglz",
+    "ALTER TABLE calls ALTER COLUMN transcript_object SET COMPRESSION pglz",
+    "ALTER TABLE webhook_inbox ALTER COLUMN body SET COMPRESSION pglz",
+    "ALTER INDEX idx_calls_transcript_trgm RESET (gin_pending_list_limit)",
+    "ALTER INDEX idx_calls_summary_trgm RESET (gin_pending_list_limit)",
+]
+COST_0050 = (ROOT / "db" / "migrations" / "0050_webhook_write_path.sql").read_text()
+COST_ELEMENTS = [
+    ("the whole statement (before 0050)", [], [], None),
+    ("- GIN trigram index on calls.transcript", ["DROP INDEX idx_calls_transcript_trgm"],
+     ["CREATE INDEX idx_calls_transcript_trgm ON calls USING gin (transcript gin_trgm_ops)"], None),
+    ("- idx_calls_retell_call_id + idx_calls_source_platform",
+     ["DROP INDEX IF EXISTS idx_calls_retell_call_id", "DROP INDEX IF EXISTS idx_calls_source_platform"],
+     ["CREATE INDEX idx_calls_retell_call_id ON calls (retell_call_id)",
+      "CREATE INDEX idx_calls_source_platform ON calls (source_platform)"], None),
+    ("- jsonb parse of transcript_object (stored as text)",
+     ["ALTER TABLE calls ALTER COLUMN transcript_object TYPE text"],
+     ["ALTER TABLE calls ALTER COLUMN transcript_object TYPE jsonb USING transcript_object::jsonb"],
+     lambda sql: sql.replace("$14::jsonb", "$14")),
+    ("- raw body in webhook_inbox (kept once)", [], [],
+     lambda sql: sql.replace("$29,", "'',")),
+    ("- key_usage_audit row", [], [],
+     lambda sql: re.sub(r", audit AS \(INSERT INTO key_usage_audit .*?\)\) SELECT", " SELECT", sql)),
+    ("- billing trigger", ["ALTER TABLE calls DISABLE TRIGGER calls_billing"],
+     ["ALTER TABLE calls ENABLE TRIGGER calls_billing"], None),
+    ("+ lz4 TOAST compression (instead of pglz)",
+     ["ALTER TABLE calls ALTER COLUMN transcript SET COMPRESSION lz4",
+      "ALTER TABLE calls ALTER COLUMN transcript_object SET COMPRESSION lz4",
+      "ALTER TABLE webhook_inbox ALTER COLUMN body SET COMPRESSION lz4"],
+     ["ALTER TABLE calls ALTER COLUMN transcript SET COMPRESSION pglz",
+      "ALTER TABLE calls ALTER COLUMN transcript_object SET COMPRESSION pglz",
+      "ALTER TABLE webhook_inbox ALTER COLUMN body SET COMPRESSION pglz"], None),
+    ("+ trigram GIN pending list of 64 MB (merged by autovacuum)",
+     ["ALTER INDEX idx_calls_transcript_trgm SET (gin_pending_list_limit = 65536)"],
+     ["ALTER INDEX idx_calls_transcript_trgm RESET (gin_pending_list_limit)"], None),
+    ("= migration 0050 applied (what this issue chose)", [COST_0050], [], None),
+]
+
+
+def bench_costs(stack, fake):
+    print("costs: pgbench of the webhook's statement, one element at a time taken out", flush=True)
+    user, agents = setup_user(stack, KEY, ["agent_cost"])
+    bodies = webhook_bodies(fake, 50)
+    sql = subprocess.run([str(BUILD / "bench" / "bench-print-sql")], capture_output=True, text=True,
+                         check=True).stdout.strip()
+    base = {}
+    for ddl in COST_TODAY:
+        stack.sql(ddl)
+    for name, before, after, rewrite in COST_ELEMENTS:
+        stack.sql("TRUNCATE calls, webhook_inbox, key_usage_audit")
+        for ddl in before:
+            stack.sql(ddl)
+        try:
+            script = pgbench_script(stack, user, agents[0], sorted(bodies, key=len)[len(bodies) // 2],
+                                    rewrite(sql) if rewrite else sql)
+            figures = []
+            for c in (1, 16):
+                tps, p50, _ = run_pgbench(stack, script, c)
+                base.setdefault(c, tps)
+                figures.append(f"c={c} {tps:.0f} tx/s ({tps / base[c]:.2f}x), p50 {p50:.2f} ms")
+            report(f"cost {name}", f"{tps:.0f}", "tx/s", "", "; ".join(figures))
+        finally:
+            stack.sql("TRUNCATE calls, webhook_inbox, key_usage_audit")
+            for ddl in after:
+                stack.sql(ddl)
+    tps1, p50, _ = run_pgbench(stack, floor_script(stack), 1)
+    tps16, p50_16, _ = run_pgbench(stack, floor_script(stack), 16)
+    report("cost floor: INSERT of the raw body", f"{tps16:.0f}", "tx/s",
+           "", f"c=1 {tps1:.0f} tx/s, p50 {p50:.2f} ms; c=16 {tps16:.0f} tx/s, p50 {p50_16:.2f} ms")
+    stack.sql("TRUNCATE calls, webhook_inbox, key_usage_audit, bench_floor")
+
+
 # ---------------------------------------------------------------------------------- sync
 
 def sample_rss(proc):
@@ -348,6 +430,8 @@ def main():
             bench_processes(stack)
         if "webhook" in PARTS:
             bench_webhook(stack, fake)
+        if "costs" in PARTS:
+            bench_costs(stack, fake)
         if "sync" in PARTS:
             bench_sync(stack, fake_url)
     finally:
