@@ -23,6 +23,8 @@ from testenv.stack import Stack, free_port  # noqa: E402
 BUILD = Path(os.environ.get("BENCH_BUILD", ROOT / "build-bench"))
 SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
 SYNC_CALLS = int(os.environ.get("BENCH_SYNC_CALLS", "100000"))
+WORKERS = os.environ.get("BENCH_WORKERS", "2")
+THREADS = os.environ.get("BENCH_THREADS", "8")
 PARTS = os.environ.get("BENCH_PARTS", "processes,webhook,costs,sync").split(",")
 CONCURRENCY = [1, 16, 64]
 KEY = "key_bench_webhook_0123456789abcdef"
@@ -177,9 +179,10 @@ def run_pgbench(stack, script, conns):
         out = subprocess.run(["pgbench", "-n", "-M", "prepared", "-c", str(conns), "-j", str(min(conns, 2)),
                               "-T", str(SECONDS), "-l", "--log-prefix", str(Path(d) / "log"), "-f", str(path),
                               stack.database_url], capture_output=True, text=True, cwd=d)
-        if out.returncode != 0:
-            raise RuntimeError(out.stderr)
-        tps = float(re.search(r"tps = ([\d.]+)", out.stdout).group(1))
+        found = re.search(r"tps = ([\d.]+)", out.stdout)
+        if out.returncode != 0 or found is None:
+            raise RuntimeError(f"pgbench -c {conns}: {out.stdout[-500:]} {out.stderr[-1500:]}")
+        tps = float(found.group(1))
         lat = sorted(int(line.split()[2]) / 1000 for f in Path(d).glob("log*") for line in f.open())
     return tps, lat[len(lat) // 2], lat[int(len(lat) * 0.99)]
 
@@ -293,6 +296,10 @@ COST_ELEMENTS = [
      ["ALTER TABLE calls ALTER COLUMN transcript_object TYPE text"],
      ["ALTER TABLE calls ALTER COLUMN transcript_object TYPE jsonb USING transcript_object::jsonb"],
      lambda sql: sql.replace("$14::jsonb", "$14")),
+    ("~ transcript_object as json (validated, no jsonb build)",
+     ["ALTER TABLE calls ALTER COLUMN transcript_object TYPE json"],
+     ["ALTER TABLE calls ALTER COLUMN transcript_object TYPE jsonb USING transcript_object::jsonb"],
+     lambda sql: sql.replace("$14::jsonb", "$14::json")),
     ("- raw body in webhook_inbox (kept once)", [], [],
      lambda sql: sql.replace("$29,", "'',")),
     ("- key_usage_audit row", [], [],
@@ -422,7 +429,10 @@ def main():
         stdout=subprocess.PIPE, text=True)
     fake_url = fake_proc.stdout.readline().split()[1]
     fake = FakeProvider()  # only builds realistic webhook payloads; never serves
-    stack = Stack(BUILD, fake_url, {"LOG_LEVEL": "warn", "STACK_WORKERS": "4", "STACK_PG_FSYNC": "on",
+    report("retell-webhook processes x threads", f"{WORKERS} x {THREADS}", "", "",
+           "BENCH_WORKERS, BENCH_THREADS")
+    stack = Stack(BUILD, fake_url, {"LOG_LEVEL": "warn", "STACK_WORKERS": WORKERS, "THREADS": THREADS,
+                                    "STACK_PG_FSYNC": "on",
                                     "HTTP_MAX_RETRIES": "5", "HTTP_TIMEOUT_MS": "30000",
                                     "SYNC_DETAIL_CONCURRENCY": "16", "SYNC_USER_BUDGET_S": "3600"}).up()
     try:

@@ -535,25 +535,66 @@ struct serving_thread {
 	pthread_t id;
 	atomic_int in_accept; /* blocked in accept(): the stop must interrupt it */
 	atomic_int done;
+	pthread_cond_t turn; /* signalled when this thread may accept next */
+	int has_turn;
+	struct serving_thread *next_idle;
 };
 
-// accept() is serialised: libfcgi's own lock is per process (fcntl), not per thread
-static pthread_mutex_t accept_lock = PTHREAD_MUTEX_INITIALIZER;
+// One thread at a time accepts (libfcgi's own lock is per process, fcntl). The next one to accept
+// is the thread that became idle last (a stack): at low concurrency the same few threads serve
+// every request, keep their connections warm, and the others never open one.
+static struct {
+	pthread_mutex_t lock;
+	int accepting; /* a thread accepts, or has been handed the turn */
+	struct serving_thread *idle;
+} turns = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static void on_wake(int sig) {
 	(void)sig; // only interrupts accept() (EINTR); the loop then sees stop_requested
 }
 
+// Waits for this thread's turn (under turns.lock); 0 when it has it, -1 when stopping.
+static int wait_for_turn(struct serving_thread *t) {
+	if (turns.accepting) {
+		t->has_turn = 0;
+		t->next_idle = turns.idle;
+		turns.idle = t;
+		while (!t->has_turn && !stop_requested) {
+			pthread_cond_wait(&t->turn, &turns.lock);
+		}
+	}
+	turns.accepting = 1;
+	return stop_requested ? -1 : 0;
+}
+
+static void pass_turn(void) {
+	struct serving_thread *next = turns.idle;
+
+	turns.accepting = next != NULL;
+	if (next != NULL) {
+		turns.idle = next->next_idle;
+		next->has_turn = 1;
+		pthread_cond_signal(&next->turn);
+	}
+}
+
 static int accept_next(struct serving_thread *t, FCGX_Request *fx) {
 	int rc = -1;
 
-	pthread_mutex_lock(&accept_lock);
+	pthread_mutex_lock(&turns.lock);
+	if (wait_for_turn(t) < 0) {
+		pthread_mutex_unlock(&turns.lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&turns.lock);
 	atomic_store(&t->in_accept, 1);
 	if (!stop_requested) {
 		rc = FCGX_Accept_r(fx);
 	}
 	atomic_store(&t->in_accept, 0);
-	pthread_mutex_unlock(&accept_lock);
+	pthread_mutex_lock(&turns.lock);
+	pass_turn();
+	pthread_mutex_unlock(&turns.lock);
 	return rc;
 }
 
@@ -614,7 +655,12 @@ static void stop_threads(struct serving_thread *threads, int n) {
 	const struct timespec pause = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
 	int running;
 
+	pthread_mutex_lock(&turns.lock);
 	stop_requested = 1;
+	for (int i = 0; i < n; i++) {
+		pthread_cond_signal(&threads[i].turn);
+	}
+	pthread_mutex_unlock(&turns.lock);
 	FCGX_ShutdownPending();
 	do {
 		running = 0;
@@ -633,6 +679,7 @@ static void stop_threads(struct serving_thread *threads, int n) {
 	} while (running > 0);
 	for (int i = 0; i < n; i++) {
 		pthread_join(threads[i].id, NULL);
+		pthread_cond_destroy(&threads[i].turn);
 	}
 }
 
@@ -664,9 +711,11 @@ int http_serve(const struct http_server *srv) {
 	FCGX_Init();
 	for (; started < n; started++) {
 		threads[started].srv = srv;
+		pthread_cond_init(&threads[started].turn, NULL);
 		if (pthread_create(&threads[started].id, NULL, serving_thread_main,
 				   &threads[started]) != 0) {
 			log_error("cannot start serving thread %d of %d", started + 1, n);
+			pthread_cond_destroy(&threads[started].turn);
 			break;
 		}
 	}

@@ -79,6 +79,23 @@ def metric(stack, name_and_labels):
     return int(m.group(1))
 
 
+def webhook_connections(stack):
+    """Backends that have run the webhook's statement: one per serving thread that has served."""
+    return stack.sql("""SELECT count(*) AS n FROM pg_stat_activity
+                        WHERE query LIKE 'WITH up AS (INSERT INTO calls%' AND pid <> pg_backend_pid()""")[0]["n"]
+
+
+def test_requests_one_at_a_time_are_served_by_one_thread_and_connection(one_worker, owner, fake):
+    # first in this module: no thread has served yet. The thread that became idle last accepts
+    # next, so sequential requests mostly alternate between two threads (one serves while the
+    # other accepts; a third when the next request comes before the last one's thread is back)
+    # and leave the others unwoken and unconnected. (A first-come queue wakes every thread.)
+    s = one_worker
+    for body in bodies(fake, 3 * THREADS, "sequential"):
+        assert retell.post(requests, s, body, KEY).status_code == 200
+    assert 2 <= webhook_connections(s) < THREADS
+
+
 def test_one_process_serves_its_threads_worth_of_requests_at_once(one_worker, owner, fake):
     s = one_worker
     assert wait_until(lambda: len(s.worker_pids(FN)) == 1)
