@@ -17,10 +17,3 @@ ALTER TABLE calls
     ALTER COLUMN transcript SET COMPRESSION lz4,
     ALTER COLUMN transcript_object SET COMPRESSION lz4;
 ALTER TABLE webhook_inbox ALTER COLUMN body SET COMPRESSION lz4;
-
--- Transcript search stays indexed (trigram GIN, 0010) but off the request path: new entries go
--- to the index's pending list (fastupdate), which autovacuum merges. With the default 4 MB limit
--- a delivery every few hundred found the list full and merged it itself, inside its request;
--- 64 MB leaves that to autovacuum. Searches read the pending list as well, so nothing is missed.
-ALTER INDEX IF EXISTS idx_calls_transcript_trgm SET (fastupdate = on, gin_pending_list_limit = 65536);
-ALTER INDEX IF EXISTS idx_calls_summary_trgm SET (fastupdate = on, gin_pending_list_limit = 65536);
