@@ -496,6 +496,10 @@ static void handle_one(const struct http_server *srv, void *ctx, FCGX_Request *f
 	if (status == 0) {
 		status = dispatch(srv, ctx, &req, resp);
 	}
+	if (status == -1 && req.err.status != 0) {
+		// the one convention: a handler whose helper failed returns -1 with req->err set
+		status = req.err.status;
+	}
 	if (status < 100 || status > 599) {
 		log_error("handler returned status %d", status);
 		status = http_fail(&req, 500, "internal", "internal error");
