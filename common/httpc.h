@@ -1,6 +1,8 @@
 /* httpc: the HTTP client for provider APIs over one reused libcurl handle: timeouts, TLS
  * verification, a response size cap, and retries with exponential backoff and full jitter on
- * 429, 5xx, timeouts and dropped connections, honouring Retry-After. */
+ * 429, 5xx, timeouts and dropped connections, honouring Retry-After. A 429 carrying
+ * HighLevel's X-RateLimit-* headers waits X-RateLimit-Interval-Milliseconds (the burst window),
+ * and is not retried at all when X-RateLimit-Daily-Remaining is 0 (the daily quota is spent). */
 #ifndef COMMON_HTTPC_H
 #define COMMON_HTTPC_H
 
@@ -32,9 +34,10 @@ struct httpc_request {
 };
 
 struct httpc_response {
-	long status;	 /* final HTTP status */
-	struct buf body; /* owned: release with httpc_response_finish */
-	int retries;	 /* attempts beyond the first */
+	long status;	      /* final HTTP status */
+	struct buf body;      /* owned: release with httpc_response_finish */
+	int retries;	      /* attempts beyond the first */
+	long daily_remaining; /* X-RateLimit-Daily-Remaining of the final answer, -1 if absent */
 };
 
 struct httpc_counters {
