@@ -81,6 +81,15 @@ int httpc_status_error(long status, const char *rejected_code, const char *rejec
 	return err_set(err, 502, "provider_error", "provider refused the request (%ld)", status);
 }
 
+int httpc_answer_error(const struct httpc_response *resp, const char *rejected_code,
+		       const char *rejected_msg, struct err *err) {
+	if (resp->status == 429 && resp->daily_remaining == 0) {
+		return err_set(err, 429, HTTPC_QUOTA_SPENT,
+			       "the provider's daily request quota is used up; try again tomorrow");
+	}
+	return httpc_status_error(resp->status, rejected_code, rejected_msg, err);
+}
+
 const char *httpc_escape(struct arena *arena, const char *s) {
 	char *e = curl_easy_escape(NULL, s, 0);
 	const char *out;

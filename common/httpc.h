@@ -90,6 +90,16 @@ long httpc_parse_retry_after(const char *value, int64_t now_s);
 int httpc_status_error(long status, const char *rejected_code, const char *rejected_msg,
 		       struct err *err);
 
+/* The err code of an answer refused because the provider's daily request quota is spent (a 429
+ * with X-RateLimit-Daily-Remaining: 0): callers stop until another day; a sync records the user
+ * as rate_limited and resumes on its next run. */
+#define HTTPC_QUOTA_SPENT "provider_quota_spent"
+
+/* httpc_status_error for a whole answer: a spent daily quota is 429 HTTPC_QUOTA_SPENT, any other
+ * status as httpc_status_error maps it. Returns -1. */
+int httpc_answer_error(const struct httpc_response *resp, const char *rejected_code,
+		       const char *rejected_msg, struct err *err);
+
 /* Percent-encodes s for a URL path segment or query value; arena-owned. */
 const char *httpc_escape(struct arena *arena, const char *s);
 

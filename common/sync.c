@@ -122,7 +122,7 @@ static const char *run_status(const struct err *failure) {
 	if (failure == NULL) {
 		return "ok";
 	}
-	return strcmp(failure->code, SYNC_QUOTA_SPENT) == 0 ? "rate_limited" : "error";
+	return strcmp(failure->code, HTTPC_QUOTA_SPENT) == 0 ? "rate_limited" : "error";
 }
 
 static void finish_run(struct app *app, struct arena *arena, const struct sync_run *run,

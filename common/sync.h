@@ -37,11 +37,6 @@ struct sync_run {
 	int retries;
 };
 
-/* The err code with which a provider's sync_user reports that the provider's request quota is
- * spent (HighLevel's daily limit): the run stops, is recorded as "rate_limited" rather than
- * failed, and the next run resumes from the last committed cursor. */
-#define SYNC_QUOTA_SPENT "provider_quota_spent"
-
 struct sync_provider {
 	const char *name; /* sync_state.provider and api_keys.service: "retell", "highlevel" */
 	/* Syncs run->user_id from run->cursor_ms on: for each page, db_begin, upsert its calls,
@@ -71,7 +66,7 @@ struct sync_summary {
 	int synced;
 	int failed;
 	int skipped;	  /* busy in another worker, or already synced in this round */
-	int rate_limited; /* stopped by the provider's quota (SYNC_QUOTA_SPENT); resume next run */
+	int rate_limited; /* stopped by the provider's quota (HTTPC_QUOTA_SPENT); resume next run */
 	long calls_seen;
 	long calls_inserted;
 	long calls_updated;

@@ -51,14 +51,22 @@ export function sdkTypes(names) {
     return checker.typeToString(type, undefined, ts.TypeFormatFlags.NoTruncation);
   }
 
-  function walk(value, type, path, errors, exact) {
+  // fromQuery: the value came from a query string, where a number or boolean is written as text
+  function walk(value, type, path, errors, exact, fromQuery = false) {
     const f = type.flags;
+    if (fromQuery && typeof value === 'string') {
+      const numeric = /^-?\d+(\.\d+)?$/.test(value);
+      if ((f & ts.TypeFlags.Number && numeric) || (f & ts.TypeFlags.NumberLiteral && numeric && Number(value) === type.value)) return;
+      if (f & (ts.TypeFlags.Boolean | ts.TypeFlags.BooleanLiteral) && (value === 'true' || value === 'false')) {
+        if (f & ts.TypeFlags.Boolean || String(type.intrinsicName) === value) return;
+      }
+    }
     if (f & (ts.TypeFlags.Any | ts.TypeFlags.Unknown)) return;
     if (type.isUnion()) {
       let best = null;
       for (const member of type.types) {
         const errs = [];
-        walk(value, member, path, errs, exact);
+        walk(value, member, path, errs, exact, fromQuery);
         if (errs.length === 0) return;
         if (best === null || errs.length < best.length) best = errs;
       }
@@ -81,7 +89,7 @@ export function sdkTypes(names) {
     if (checker.isArrayType(type)) {
       if (!Array.isArray(value)) return void fail();
       const [element] = checker.getTypeArguments(type);
-      value.forEach((item, i) => walk(item, element, `${path}[${i}]`, errors, exact));
+      value.forEach((item, i) => walk(item, element, `${path}[${i}]`, errors, exact, fromQuery));
       return;
     }
     if (f & ts.TypeFlags.Object || type.isIntersection()) {
@@ -95,13 +103,13 @@ export function sdkTypes(names) {
           if (!optional) errors.push(`${where}: missing (the SDK type requires it)`);
           continue;
         }
-        walk(value[prop.name], checker.getTypeOfSymbol(prop), where, errors, exact);
+        walk(value[prop.name], checker.getTypeOfSymbol(prop), where, errors, exact, fromQuery);
       }
       const index = checker.getIndexInfoOfType(type, ts.IndexKind.String);
       for (const key of Object.keys(value)) {
         if (declared.has(key)) continue;
         const where = path ? `${path}.${key}` : key;
-        if (index) walk(value[key], index.type, where, errors, exact);
+        if (index) walk(value[key], index.type, where, errors, exact, fromQuery);
         else if (exact) errors.push(`${where}: not in the SDK type ${describe(type)}`);
       }
       return;
@@ -110,10 +118,20 @@ export function sdkTypes(names) {
   }
 
   return {
-    check(name, value, { exact = true } = {}) {
+    check(name, value, { exact = true, fromQuery = false } = {}) {
       const errors = [];
-      walk(value, typeOf(name), '', errors, exact);
+      walk(value, typeOf(name), '', errors, exact, fromQuery);
       return errors;
+    },
+    // Where a request parameter goes, from the SDK's own documentation of it: Stainless SDKs
+    // (retell-sdk) start a mixed method's parameter docs with "Query param:" or "Body param:".
+    places(name) {
+      const out = {};
+      for (const prop of checker.getPropertiesOfType(typeOf(name))) {
+        const doc = ts.displayPartsToString(prop.getDocumentationComment(checker));
+        out[prop.name] = /^Query param:/.test(doc) ? 'query' : /^Body param:/.test(doc) ? 'body' : null;
+      }
+      return out;
     },
   };
 }
