@@ -52,7 +52,7 @@ def test_code_flow_stores_sealed_tokens_and_location(clean, fake, http):
     url = urlsplit(started["authorize_url"])
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
     assert f"{url.scheme}://{url.netloc}{url.path}" == \
-        "https://marketplace.leadconnectorhq.com/oauth/chooselocation"
+        "https://marketplace.leadconnectorhq.com/v2/oauth/chooselocation"
     assert query == {"response_type": "code", "redirect_uri": "http://127.0.0.1/oauth/callback",
                      "client_id": "fake-hl-client-id", "state": started["state"],
                      "scope": "voice-ai-agents.readonly voice-ai-dashboard.readonly"
@@ -321,7 +321,7 @@ def test_agents_over_several_pages_are_upserted_with_assignment(clean, fake, htt
     pages = [(q["query"]["page"][0], q["query"]["pageSize"][0], q["query"]["locationId"][0])
              for q in fake.requests_for("/voice-ai/agents")]
     assert pages == [("1", "50", LOC), ("2", "50", LOC), ("3", "50", LOC)]
-    assert all(q["headers"]["version"] == "2021-07-28" for q in fake.requests_for("/voice-ai/agents"))
+    assert all(q["headers"]["version"] == "2021-04-15" for q in fake.requests_for("/voice-ai/agents"))
 
     # assign one, rename one at the provider: a second listing updates, never duplicates
     chosen = next(a for a in agents if a["highlevel_agent_id"] == "hl_agent_007")
