@@ -260,9 +260,12 @@ static int write_head(struct http_response *resp, int status, long content_lengt
 		     "Status: %d %s\r\n"
 		     "Content-Type: %s\r\n"
 		     "Access-Control-Allow-Origin: %s\r\n"
-		     "Access-Control-Allow-Headers: authorization, x-client-info, apikey, content-type\r\n"
+		     // the same list as nginx/callbridge-cors.conf (test_dashboard_cors.py)
+		     "Access-Control-Allow-Headers: authorization, x-client-info, apikey, content-type, "
+		     "x-region, x-retry-count, traceparent, tracestate, baggage\r\n"
 		     "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
-		     "Access-Control-Expose-Headers: Content-Range, Accept-Ranges, Content-Length\r\n"
+		     "Access-Control-Expose-Headers: Content-Range, Accept-Ranges, Content-Length, "
+		     "X-Request-Id\r\n"
 		     "Vary: Origin\r\n"
 		     "X-Content-Type-Options: nosniff\r\n",
 		     status, reason(status),
