@@ -70,6 +70,20 @@ def test_handlers_send_the_list_of_the_nginx_include(stack, http):
     assert "x-request-id" in split(expected_headers()["access-control-expose-headers"])
 
 
+def test_allows_every_header_supabase_js_sends():
+    """supabase-js publishes the headers its clients send (@supabase/supabase-js/cors, the npm
+    package test/run installs for the browser test); functions-js adds x-region for a region."""
+    out = subprocess.run(["node", "-e", "import('@supabase/supabase-js/cors').then(m => "
+                          "console.log(m.corsHeaders['Access-Control-Allow-Headers']))"],
+                         cwd=ROOT / "test" / "integration" / "browser", capture_output=True,
+                         text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    sent = split(out.stdout) + ["x-region"]
+    assert len(sent) > 4
+    allowed = split(expected_headers()["access-control-allow-headers"])
+    assert [h for h in sent if h not in allowed] == []
+
+
 @pytest.mark.parametrize("path", FUNCTIONS + ["no-such-function", f"retell-webhook/{uuid.uuid4()}",
                                               "list-calls/extra"])
 def test_every_preflight_is_nginx_204(stack, http, path):
