@@ -14,6 +14,7 @@
 #include "common/arena.h"
 #include "common/auth.h"
 #include "common/crypto.h"
+#include "common/db.h"
 #include "common/http.h"
 #include "common/isotime.h"
 #include "common/jsonh.h"
@@ -133,6 +134,21 @@ static int param_search(struct http_request *req, const char **out) {
 	return 0;
 }
 
+static int param_tz(struct http_request *req, const char **out) {
+	const char *v = http_query(req, "tz");
+
+	*out = "UTC";
+	if (v == NULL || v[0] == '\0') {
+		return 0;
+	}
+	if (!isotime_zone_is_valid(v)) {
+		return err_set(&req->err, 400, BAD,
+			       "tz must be an IANA time zone name (e.g. Europe/Berlin)");
+	}
+	*out = v;
+	return 0;
+}
+
 static int param_limit(struct http_request *req, int *out) {
 	const char *v = http_query(req, "limit");
 	char *end;
@@ -234,6 +250,9 @@ int calls_query_parse(struct http_request *req, const struct auth_caller *caller
 	}
 	if (kind == CALLS_QUERY_LIST &&
 	    (param_limit(req, &out->limit) < 0 || param_cursor(req, out) < 0)) {
+		return -1;
+	}
+	if (kind == CALLS_QUERY_STATS && param_tz(req, &out->tz) < 0) {
 		return -1;
 	}
 	return 0;
@@ -343,6 +362,87 @@ static void add_keyset(struct sqlb *b, const struct calls_query *q) {
 
 #define ORDER_NEWEST " ORDER BY c.started_at DESC, c.id DESC"
 
+// clang-format off
+#define CALL_COLUMNS LIST_COLUMNS \
+	", c.transcript, c.transcript_object::text AS transcript_object," \
+	" c.call_analysis::text AS analysis, c.latency::text AS latency, c.disconnection_reason," \
+	" c.in_voicemail, coalesce(c.retell_call_id, c.highlevel_call_id) AS provider_call_id," \
+	" (c.recording_url IS NOT NULL OR c.retell_call_id IS NOT NULL" \
+	" OR c.highlevel_message_id IS NOT NULL) AS has_recording"
+// clang-format on
+
+void calls_query_call_sql(const char *call_id, const char *scope_user, struct arena *arena,
+			  struct calls_sql *out) {
+	struct sqlb b;
+	const char *id;
+
+	sqlb_init(&b, arena, out);
+	id = sqlb_param(&b, call_id);
+	sqlb_add(&b,
+		 arena_printf(arena,
+			      CALL_COLUMNS " FROM calls c LEFT JOIN agents a ON a.id = c.agent_id"
+					   " WHERE c.id = %s::uuid",
+			      id));
+	if (scope_user != NULL) {
+		// who may see a call is whom its agent is assigned to, as in the list
+		const char *user = sqlb_param(&b, scope_user);
+		sqlb_add(&b,
+			 arena_printf(arena,
+				      " AND EXISTS (SELECT 1 FROM user_agents ua"
+				      " WHERE ua.agent_id = c.agent_id AND ua.user_id = %s::uuid)",
+				      user));
+	}
+	out->text = b.text;
+}
+
+static void add_int_or_null(struct json_object *obj, const char *key, const char *text) {
+	if (text == NULL) {
+		json_object_object_add(obj, key, NULL);
+		return;
+	}
+	jsonh_add_int64(obj, key, strtoll(text, NULL, 10));
+}
+
+static void add_bool_or_null(struct json_object *obj, const char *key, const char *text) {
+	if (text == NULL) {
+		json_object_object_add(obj, key, NULL);
+		return;
+	}
+	jsonh_add_bool(obj, key, text[0] == 't');
+}
+
+struct json_object *calls_query_row_json(const struct config *cfg, int is_admin,
+					 const struct db_rows *rows, int r) {
+	// cost stays numeric text: money never goes through a double
+	static const char *const text_columns[] = {
+		"started_at",  "ended_at",  "cost",    "direction",   "call_type",
+		"call_status", "sentiment", "summary", "from_number", "to_number",
+	};
+	struct json_object *call = json_object_new_object();
+	const char *agent_id = db_get(rows, r, "agent_id");
+	const char *platform = db_get(rows, r, "source_platform");
+
+	jsonh_add_string(call, "id", db_get(rows, r, "id"));
+	for (size_t i = 0; i < sizeof(text_columns) / sizeof(text_columns[0]); i++) {
+		jsonh_add_string(call, text_columns[i], db_get(rows, r, text_columns[i]));
+	}
+	add_int_or_null(call, "duration_seconds", db_get(rows, r, "duration_seconds"));
+	add_bool_or_null(call, "call_successful", db_get(rows, r, "call_successful"));
+	if (agent_id != NULL) {
+		struct json_object *agent = json_object_new_object();
+		jsonh_add_string(agent, "id", agent_id);
+		jsonh_add_string(agent, "name", db_get(rows, r, "agent_name"));
+		json_object_object_add(call, "agent", agent);
+	} else {
+		json_object_object_add(call, "agent", NULL);
+	}
+	jsonh_add_string(call, "provider", whitelabel_provider_name(cfg, is_admin, platform));
+	if (is_admin) {
+		jsonh_add_string(call, "source_platform", platform);
+	}
+	return call;
+}
+
 void calls_query_list_sql(const struct calls_query *q, struct arena *arena, struct calls_sql *out) {
 	struct sqlb b;
 	const char *user;
@@ -383,7 +483,7 @@ void calls_query_list_sql(const struct calls_query *q, struct arena *arena, stru
 	out->text = b.text;
 }
 
-// Two steps: the calls are aggregated once per (platform, UTC day), a plain GROUP BY that
+// Two steps: the calls are aggregated once per (platform, day in q->tz), a plain GROUP BY that
 // PostgreSQL can hash in parallel; the totals, platforms and days are then sums of those few
 // hundred rows (GROUPING SETS directly over the calls would aggregate every call three times).
 // Averages are sums over counts so they stay exact across the two steps.
@@ -392,8 +492,10 @@ void calls_query_list_sql(const struct calls_query *q, struct arena *arena, stru
 void calls_query_stats_sql(const struct calls_query *q, struct arena *arena,
 			   struct calls_sql *out) {
 	struct sqlb b;
+	const char *tz;
 
 	sqlb_init(&b, arena, out);
+	tz = sqlb_param(&b, q->tz != NULL ? q->tz : "UTC");
 	sqlb_add(&b,
 		 "SELECT CASE GROUPING(g.platform, g.day) WHEN 3 THEN 'total'"
 		 " WHEN 1 THEN 'platform' ELSE 'day' END AS grouping,"
@@ -407,17 +509,19 @@ void calls_query_stats_sql(const struct calls_query *q, struct arena *arena,
 		 " coalesce(sum(g.positive), 0) AS positive,"
 		 " coalesce(sum(g.negative), 0) AS negative,"
 		 " coalesce(sum(g.neutral), 0) AS neutral, coalesce(sum(g.unknown), 0) AS unknown"
-		 " FROM (SELECT c.source_platform AS platform,"
-		 " (c.started_at AT TIME ZONE 'UTC')::date AS day, count(*) AS calls,"
-		 " sum(c.duration_seconds) AS seconds, count(c.duration_seconds) AS timed,"
-		 " sum(c.cost) AS cost, count(c.call_successful) AS judged,"
-		 " count(*) FILTER (WHERE c.call_successful) AS successful,"
-		 " count(*) FILTER (WHERE " SENTIMENT " = 'positive') AS positive,"
-		 " count(*) FILTER (WHERE " SENTIMENT " = 'negative') AS negative,"
-		 " count(*) FILTER (WHERE " SENTIMENT " = 'neutral') AS neutral,"
-		 " count(*) FILTER (WHERE c.sentiment IS NULL"
-		 " OR " SENTIMENT " NOT IN ('positive', 'negative', 'neutral')) AS unknown"
-		 " FROM calls c");
+		 " FROM (SELECT c.source_platform AS platform,");
+	sqlb_add(&b,
+		 arena_printf(arena, " (c.started_at AT TIME ZONE %s::text)::date AS day,", tz));
+	sqlb_add(&b, " count(*) AS calls,"
+		     " sum(c.duration_seconds) AS seconds, count(c.duration_seconds) AS timed,"
+		     " sum(c.cost) AS cost, count(c.call_successful) AS judged,"
+		     " count(*) FILTER (WHERE c.call_successful) AS successful,"
+		     " count(*) FILTER (WHERE " SENTIMENT " = 'positive') AS positive,"
+		     " count(*) FILTER (WHERE " SENTIMENT " = 'negative') AS negative,"
+		     " count(*) FILTER (WHERE " SENTIMENT " = 'neutral') AS neutral,"
+		     " count(*) FILTER (WHERE c.sentiment IS NULL"
+		     " OR " SENTIMENT " NOT IN ('positive', 'negative', 'neutral')) AS unknown"
+		     " FROM calls c");
 	if (q->scope_user != NULL) {
 		sqlb_add(&b, arena_printf(arena,
 					  " JOIN user_agents ua ON ua.agent_id = c.agent_id"
@@ -429,6 +533,23 @@ void calls_query_stats_sql(const struct calls_query *q, struct arena *arena,
 	sqlb_add(&b, " GROUP BY 1, 2) g GROUP BY GROUPING SETS ((), (g.platform), (g.day))"
 		     " ORDER BY GROUPING(g.platform, g.day) DESC, g.platform, g.day");
 	out->text = b.text;
+}
+
+struct json_object *calls_query_detail_json(const struct config *cfg, int is_admin,
+					    const struct db_rows *rows, int r) {
+	struct json_object *call = calls_query_row_json(cfg, is_admin, rows, r);
+
+	jsonh_add_string(call, "transcript", db_get(rows, r, "transcript"));
+	jsonh_add_raw(call, "word_timings", db_get(rows, r, "transcript_object"));
+	jsonh_add_raw(call, "analysis", db_get(rows, r, "analysis"));
+	jsonh_add_raw(call, "latency", db_get(rows, r, "latency"));
+	jsonh_add_string(call, "disconnection_reason", db_get(rows, r, "disconnection_reason"));
+	add_bool_or_null(call, "in_voicemail", db_get(rows, r, "in_voicemail"));
+	add_bool_or_null(call, "has_recording", db_get(rows, r, "has_recording"));
+	if (is_admin) {
+		jsonh_add_string(call, "provider_call_id", db_get(rows, r, "provider_call_id"));
+	}
+	return call;
 }
 
 // ---------------------------------------------------------------------------------------------

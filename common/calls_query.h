@@ -8,7 +8,10 @@
 struct app;
 struct arena;
 struct auth_caller;
+struct config;
+struct db_rows;
 struct http_request;
+struct json_object;
 
 #define CALLS_QUERY_MAX_PARAMS	  16
 #define CALLS_QUERY_DEFAULT_LIMIT 50
@@ -30,6 +33,7 @@ struct calls_query {
 	const char *direction;	      /* inbound | outbound */
 	const char *call_type;	      /* phone_call | web_call */
 	const char *search;	      /* ILIKE pattern "%q%" with \, % and _ escaped */
+	const char *tz;		      /* stats only: the IANA zone of by_day's days ("UTC") */
 	int limit;		      /* list only: page size */
 	const char *after_started_at; /* list only: the cursor's position, NULL on page one */
 	const char *after_id;
@@ -51,6 +55,7 @@ struct calls_sql {
  *   status           call_status ([a-z_]{1,32})   direction  inbound | outbound
  *   call_type        phone_call | web_call        q          search in summary and transcript
  *   limit, cursor    list only: 1..200 (default 50); the `next` of the previous page
+ *   tz               stats only: IANA zone the days of by_day are counted in (default UTC)
  * A bad value is 400 with a message that names the parameter but never a provider. */
 int calls_query_from_request(struct app *app, struct http_request *req, enum calls_query_kind kind,
 			     struct calls_query *out) MUSTCHECK;
@@ -66,11 +71,30 @@ int calls_query_parse(struct http_request *req, const struct auth_caller *caller
 void calls_query_list_sql(const struct calls_query *q, struct arena *arena, struct calls_sql *out);
 
 /* Aggregates over the same calls: one row per grouping, `grouping` = total | platform | day,
- * then platform, day (YYYY-MM-DD, UTC), calls, minutes (2 decimals), cost (4 decimals),
+ * then platform, day (YYYY-MM-DD in q->tz), calls, minutes (2 decimals), cost (4 decimals),
  * average_duration_seconds (2 decimals, NULL if no durations), success_rate (4 decimals, NULL
  * if call_successful is never known), positive, negative, neutral, unknown. Totals come first,
  * platforms and days in ascending order. */
 void calls_query_stats_sql(const struct calls_query *q, struct arena *arena, struct calls_sql *out);
+
+/* One call whole (get-call): the list's columns, then transcript, transcript_object, analysis
+ * (call_analysis), latency (JSON texts), disconnection_reason, in_voicemail (t/f),
+ * provider_call_id, has_recording (t/f). scope_user as in struct calls_query: NULL for admins,
+ * else the call must be of an agent assigned to that user (no row otherwise). */
+void calls_query_call_sql(const char *call_id, const char *scope_user, struct arena *arena,
+			  struct calls_sql *out);
+
+/* A row of calls_query_list_sql or calls_query_call_sql as the dashboard's call object: the
+ * provider as the caller may see it (label for clients), source_platform for admins only.
+ * The caller owns the object. */
+struct json_object *calls_query_row_json(const struct config *cfg, int is_admin,
+					 const struct db_rows *rows, int r);
+
+/* A row of calls_query_call_sql as get-call's answer: calls_query_row_json's fields, then
+ * transcript, word_timings, analysis, latency, disconnection_reason, in_voicemail,
+ * has_recording, and for admins provider_call_id. The caller owns the object. */
+struct json_object *calls_query_detail_json(const struct config *cfg, int is_admin,
+					    const struct db_rows *rows, int r);
 
 /* The opaque cursor after a row: base64url of "started_at|id" (arena-owned). */
 char *calls_query_cursor(struct arena *arena, const char *started_at, const char *id);

@@ -638,6 +638,7 @@ def test_every_database_backed_operation_answers_a_documented_503_while_postgres
         ("GET", "/get-call-recording", {"params": {"call_id": RANDOM_USER}}),
         ("GET", "/list-calls", {}),
         ("GET", "/call-stats", {}),
+        ("GET", "/get-call", {"params": {"id": RANDOM_USER}}),
     ]
     assert {(p, m.lower()) for m, p, _ in cases} == set(openapi.operations())
     stack.pg_stop()
