@@ -11,6 +11,7 @@
 
 #include <json-c/json_object.h>
 
+#include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
 #include "common/crypto.h"
@@ -21,6 +22,13 @@
 #include "common/whitelabel.h"
 
 #define BAD "bad_parameter"
+
+// clang-format off
+#define FILTER_PARAMS "user_id", "source_platform", "provider", "agent_id", "from", "to", \
+	"status", "direction", "call_type", "q"
+// clang-format on
+const char *const calls_query_list_params[] = {FILTER_PARAMS, "limit", "cursor", NULL};
+const char *const calls_query_stats_params[] = {FILTER_PARAMS, "tz", NULL};
 
 // ---------------------------------------------------------------------------------------------
 // parameters
@@ -86,6 +94,27 @@ static int param_platform(struct http_request *req, const char **out) {
 		return err_set(&req->err, 400, BAD, "unknown source_platform");
 	}
 	*out = v;
+	return 0;
+}
+
+// provider: the name the caller is shown (a client's label, an admin's provider name), the
+// dashboard's filter dropdown; it narrows source_platform, never widens it.
+static int param_provider(struct http_request *req, const struct config *cfg, int is_admin,
+			  const char **platform) {
+	const char *v = http_query(req, "provider");
+	const char *named;
+
+	if (v == NULL || v[0] == '\0') {
+		return 0;
+	}
+	named = whitelabel_platform_named(cfg, is_admin, v);
+	if (named == NULL) {
+		return err_set(&req->err, 400, BAD, "unknown provider");
+	}
+	if (*platform != NULL && strcmp(*platform, named) != 0) {
+		return err_set(&req->err, 400, BAD, "provider and source_platform disagree");
+	}
+	*platform = named;
 	return 0;
 }
 
@@ -223,11 +252,13 @@ static int parse_scope(struct http_request *req, const struct auth_caller *calle
 	return 0;
 }
 
-static int parse_filters(struct http_request *req, struct calls_query *q) {
+static int parse_filters(struct http_request *req, const struct config *cfg,
+			 struct calls_query *q) {
 	int64_t from_us = 0;
 	int64_t to_us = 0;
 
 	if (param_platform(req, &q->source_platform) < 0 ||
+	    param_provider(req, cfg, q->is_admin, &q->source_platform) < 0 ||
 	    param_uuid(req, "agent_id", &q->agent_id) < 0 ||
 	    param_timestamp(req, "from", &q->from, &from_us) < 0 ||
 	    param_timestamp(req, "to", &q->to, &to_us) < 0 || param_status(req, &q->status) < 0 ||
@@ -243,9 +274,10 @@ static int parse_filters(struct http_request *req, struct calls_query *q) {
 }
 
 int calls_query_parse(struct http_request *req, const struct auth_caller *caller,
-		      enum calls_query_kind kind, struct calls_query *out) {
+		      const struct config *cfg, enum calls_query_kind kind,
+		      struct calls_query *out) {
 	memset(out, 0, sizeof(*out));
-	if (parse_scope(req, caller, out) < 0 || parse_filters(req, out) < 0) {
+	if (parse_scope(req, caller, out) < 0 || parse_filters(req, cfg, out) < 0) {
 		return -1;
 	}
 	if (kind == CALLS_QUERY_LIST &&
@@ -265,7 +297,7 @@ int calls_query_from_request(struct app *app, struct http_request *req, enum cal
 	if (auth_caller(app, req, &caller) < 0) {
 		return -1;
 	}
-	return calls_query_parse(req, &caller, kind, out);
+	return calls_query_parse(req, &caller, &app->cfg, kind, out);
 }
 
 char *calls_query_cursor(struct arena *arena, const char *started_at, const char *id) {
@@ -571,7 +603,8 @@ static int caller_from_args(int argc, char **argv, struct auth_caller *caller) {
 	return 0;
 }
 
-int calls_query_print_sql(int argc, char **argv, enum calls_query_kind kind) {
+int calls_query_print_sql(const struct config *cfg, int argc, char **argv,
+			  enum calls_query_kind kind) {
 	struct arena *arena = arena_create();
 	struct http_request req = {.arena = arena};
 	struct auth_caller caller;
@@ -589,7 +622,7 @@ int calls_query_print_sql(int argc, char **argv, enum calls_query_kind kind) {
 		goto done;
 	}
 	req.query = argv[2];
-	if (calls_query_parse(&req, &caller, kind, &q) < 0) {
+	if (calls_query_parse(&req, &caller, cfg, kind, &q) < 0) {
 		fprintf(stderr, "%s: %d %s: %s\n", argv[0], req.err.status, req.err.code,
 			req.err.msg);
 		rc = 1;

@@ -46,10 +46,17 @@ struct calls_sql {
 	const char *params[CALLS_QUERY_MAX_PARAMS];
 };
 
+/* The query parameters of list-calls and call-stats, NULL-terminated (app_function's
+ * query_params). */
+extern const char *const calls_query_list_params[];
+extern const char *const calls_query_stats_params[];
+
 /* Identifies the caller (auth_caller: 401 / 503) and parses the query string into out.
  *   user_id          clients: only their own (another id is 404); admins/service: act for that
  *                    user (see the calls of the agents assigned to them); absent: all calls
  *   source_platform  retell | highlevel          agent_id   uuid
+ *   provider         the name the caller is shown: a client's label ("Provider A"), an
+ *                    admin's provider name ("Retell"); narrows source_platform
  *   from, to         ISO 8601 (date, or date and time with Z / +-HH:MM; no zone means UTC);
  *                    from inclusive, to exclusive
  *   status           call_status ([a-z_]{1,32})   direction  inbound | outbound
@@ -60,9 +67,11 @@ struct calls_sql {
 int calls_query_from_request(struct app *app, struct http_request *req, enum calls_query_kind kind,
 			     struct calls_query *out) MUSTCHECK;
 
-/* The same parsing for a caller already identified (the --print-sql mode uses it). */
+/* The same parsing for a caller already identified (the --print-sql mode uses it); cfg gives
+ * the labels a client's provider filter names (NULL: no label matches). */
 int calls_query_parse(struct http_request *req, const struct auth_caller *caller,
-		      enum calls_query_kind kind, struct calls_query *out) MUSTCHECK;
+		      const struct config *cfg, enum calls_query_kind kind,
+		      struct calls_query *out) MUSTCHECK;
 
 /* One page of calls, newest first, limit + 1 rows so the caller knows whether a next page
  * exists. Columns: id, started_at, ended_at (ISO 8601 UTC, microseconds), duration_seconds,
@@ -102,6 +111,7 @@ char *calls_query_cursor(struct arena *arena, const char *started_at, const char
 /* Command-line mode `<function> --print-sql QUERY_STRING client|admin|service [USER_ID]`:
  * prints {"sql": ..., "params": [...]} for that request, so operators and tests can EXPLAIN
  * exactly what the function runs. Returns the exit status. */
-int calls_query_print_sql(int argc, char **argv, enum calls_query_kind kind);
+int calls_query_print_sql(const struct config *cfg, int argc, char **argv,
+			  enum calls_query_kind kind);
 
 #endif

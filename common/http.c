@@ -143,7 +143,7 @@ static const char *unknown_query_param(const struct http_request *req, const cha
 		int known = len == 0 || (len == strlen(SUPABASE_REGION_PARAM) &&
 					 memcmp(p, SUPABASE_REGION_PARAM, len) == 0);
 
-		for (const char *const *a = allowed; !known && *a != NULL; a++) {
+		for (const char *const *a = allowed; !known && a != NULL && *a != NULL; a++) {
 			known = strlen(*a) == len && memcmp(p, *a, len) == 0;
 		}
 		if (!known) {
@@ -485,6 +485,7 @@ static void metrics_render(struct buf *out, const char *function) {
 static int dispatch(const struct http_server *srv, struct http_request *req,
 		    struct http_response *resp) {
 	const char *internal = http_param(req, "CALLBRIDGE_METRICS");
+	const char *unknown;
 
 	if (internal != NULL && strcmp(internal, "1") == 0) {
 		// only nginx's internal location sets this param; clients cannot
@@ -496,12 +497,10 @@ static int dispatch(const struct http_server *srv, struct http_request *req,
 		http_add_header(resp, "Access-Control-Max-Age", "86400");
 		return 204;
 	}
-	if (srv->query_params != NULL) {
-		const char *unknown = unknown_query_param(req, srv->query_params);
-		if (unknown != NULL) {
-			return http_fail(req, 400, "unknown_parameter",
-					 "unknown query parameter '%s'", unknown);
-		}
+	unknown = unknown_query_param(req, srv->query_params);
+	if (unknown != NULL) {
+		return http_fail(req, 400, "unknown_parameter", "unknown query parameter '%s'",
+				 unknown);
 	}
 	return srv->handler(srv->ctx, req, resp);
 }

@@ -45,9 +45,9 @@ struct http_server {
 	const char *function; /* name, e.g. "retell-webhook" */
 	int listen_fd;
 	size_t max_body;
-	/* The query parameters the function takes, NULL-terminated: any other is 400 naming it,
-	 * before the handler runs (supabase-js's forceFunctionRegion is always let through).
-	 * NULL: not checked. */
+	/* The query parameters the function takes, NULL-terminated (NULL: none): any other is
+	 * 400 unknown_parameter naming it, before the handler runs (supabase-js's
+	 * forceFunctionRegion is always let through). */
 	const char *const *query_params;
 	const char *cors_origin;
 	http_handler_fn handler;

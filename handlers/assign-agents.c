@@ -164,8 +164,10 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 }
 
 int main(int argc, char **argv) {
+	static const char *const params[] = {"user_id", "agent_ids", "source_platform", NULL};
 	static const struct app_function fn = {
 		.name = "assign-agents",
+		.query_params = params,
 		.handler = handle,
 		.max_body = 64 * 1024,
 	};

@@ -22,7 +22,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return http_fail(req, 405, "method_not_allowed", "use GET");
 	}
 	if (auth_caller(app, req, &caller) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (id == NULL || id[0] == '\0') {
 		return http_fail(req, 400, "bad_parameter", "id (the call's id) is required");
@@ -37,7 +37,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	calls_query_call_sql(id, is_admin ? NULL : caller.user_id, req->arena, &sql);
 	if (db_exec(app->db, req->arena, NULL, sql.text, sql.nparams, sql.params, &rows,
 		    &req->err) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (rows.nrows == 0) {
 		return http_fail(req, 404, "not_found", "no such call");

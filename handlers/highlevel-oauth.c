@@ -210,8 +210,10 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 }
 
 int main(int argc, char **argv) {
+	static const char *const params[] = {"state", "code", "error", "error_description", NULL};
 	static const struct app_function fn = {
 		.name = "highlevel-oauth",
+		.query_params = params,
 		.handler = handle,
 		.max_body = 16 * 1024,
 	};

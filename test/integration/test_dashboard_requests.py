@@ -1,7 +1,10 @@
 """Requests as the dashboard sends them (issue 18, items 5, 6 and 8): supabase-js's
 functions.invoke(name) is a POST without a body or Content-Type, which every function reads as
-{}; call-stats counts by_day's days in the zone the dashboard names (tz)."""
+{}; call-stats counts by_day's days in the zone the dashboard names (tz); a query parameter a
+function does not take is 400 naming it; filters take the provider name the caller is shown."""
 import pytest
+
+from testenv.stack import ROOT
 
 KEY = "key_requests_0123456789abcdef"
 POSTS = ["retell-connection", "fetch-retell-agents", "assign-agents", "highlevel-oauth",
@@ -77,3 +80,65 @@ def test_call_stats_refuses_a_zone_that_is_not_iana(late_calls, http, tz):
     r = http.get(stack.url("call-stats"), headers=stack.auth(late_calls["client"]), params={"tz": tz})
     assert r.status_code == 400, (tz, r.text)
     assert r.json()["error"] == "bad_parameter" and "tz" in r.json()["message"]
+
+
+FUNCTIONS = sorted(p.stem for p in (ROOT / "handlers").glob("*.c"))
+
+
+@pytest.mark.parametrize("fn", FUNCTIONS)
+def test_an_unknown_query_parameter_is_400_naming_it(people, http, fn):
+    stack = people["stack"]
+    for method in ("GET", "POST"):
+        r = http.request(method, stack.url(fn), params={"bogus_filter": "1"},
+                         headers=stack.auth(people["admin"]))
+        assert r.status_code == 400, (fn, method, r.text)
+        assert r.json() == {"error": "unknown_parameter",
+                            "message": "unknown query parameter 'bogus_filter'"}, (fn, method)
+
+
+def test_supabase_js_region_parameter_is_let_through(people, http):
+    stack = people["stack"]
+    r = http.get(stack.url("health"), params={"forceFunctionRegion": "us-east-1"},
+                 headers={"x-region": "us-east-1"})
+    assert r.status_code == 200, r.text
+
+
+@pytest.fixture
+def two_providers(people, retell_agent):
+    stack = people["stack"]
+    r_agent = retell_agent("agent_filter", assign_to=people["client"])
+    h_agent = stack.sql("""INSERT INTO agents (name, source_platform, highlevel_agent_id, location_id)
+                           VALUES ('HL', 'highlevel', 'hl_agent_filter', 'loc_f') RETURNING id""")[0]["id"]
+    stack.sql("INSERT INTO user_agents (user_id, agent_id, source_platform) VALUES (%s, %s, 'highlevel')",
+              (people["client"], h_agent))
+    for agent, platform in ((r_agent, "retell"), (h_agent, "highlevel"), (h_agent, "highlevel")):
+        stack.sql("INSERT INTO calls (agent_id, source_platform, started_at) VALUES (%s, %s, now())",
+                  (agent, platform))
+    return people
+
+
+def providers_listed(stack, http, who, **params):
+    r = http.get(stack.url("list-calls"), headers=stack.auth(who), params=params)
+    assert r.status_code == 200, (params, r.text)
+    return sorted(c["provider"] for c in r.json()["calls"])
+
+
+def test_filters_take_the_name_the_caller_is_shown(two_providers, http):
+    w = two_providers
+    stack, client, admin = w["stack"], w["client"], w["admin"]
+    # a client filters by the label they see
+    assert providers_listed(stack, http, client, provider="Provider A") == ["Provider A"] * 2
+    assert providers_listed(stack, http, client, provider="Provider B") == ["Provider B"]
+    stats = http.get(stack.url("call-stats"), headers=stack.auth(client),
+                     params={"provider": "Provider A"}).json()
+    assert stats["totals"]["calls"] == 2 and list(stats["by_platform"]) == ["Provider A"]
+    # an admin by the provider's name
+    assert providers_listed(stack, http, admin, provider="HighLevel", user_id=client) == ["HighLevel"] * 2
+    assert providers_listed(stack, http, admin, provider="Retell", user_id=client) == ["Retell"]
+    # what the caller is not shown is no filter, and the message names no provider
+    for who, value in ((client, "Retell"), (client, "highlevel"), (client, "x"), (admin, "Provider A")):
+        r = http.get(stack.url("list-calls"), headers=stack.auth(who), params={"provider": value})
+        assert r.status_code == 400 and r.json()["message"] == "unknown provider", (value, r.text)
+    r = http.get(stack.url("list-calls"), headers=stack.auth(admin),
+                 params={"provider": "Retell", "source_platform": "highlevel"})
+    assert r.status_code == 400 and "disagree" in r.json()["message"]
