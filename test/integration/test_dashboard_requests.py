@@ -4,6 +4,7 @@ functions.invoke(name) is a POST without a body or Content-Type, which every fun
 function does not take is 400 naming it; filters take the provider name the caller is shown."""
 import pytest
 
+from testenv import highlevel as hl
 from testenv.stack import ROOT
 
 KEY = "key_requests_0123456789abcdef"
@@ -142,3 +143,53 @@ def test_filters_take_the_name_the_caller_is_shown(two_providers, http):
     r = http.get(stack.url("list-calls"), headers=stack.auth(admin),
                  params={"provider": "Retell", "source_platform": "highlevel"})
     assert r.status_code == 400 and "disagree" in r.json()["message"]
+
+
+def test_a_client_lists_their_own_agents_labelled(two_providers, http):
+    w = two_providers
+    stack, client = w["stack"], w["client"]
+    for params in ({}, {"user_id": client}):
+        r = http.get(stack.url("assign-agents"), headers=stack.auth(client), params=params)
+        assert r.status_code == 200, r.text
+        agents = r.json()["agents"]
+        assert sorted(a["provider"] for a in agents) == ["Provider A", "Provider B"]
+        assert all(set(a) == {"id", "name", "provider"} for a in agents), agents
+        hl.assert_no_provider_words(r.text)
+    # each agent id filters the calls list
+    for a in agents:
+        assert providers_listed(stack, http, client, agent_id=a["id"])
+    r = http.get(stack.url("assign-agents"), headers=stack.auth(client), params={"user_id": w["admin"]})
+    assert r.status_code == 403
+    # admins still see names and platforms, and a client still cannot assign
+    r = http.get(stack.url("assign-agents"), headers=stack.auth(w["admin"]), params={"user_id": client})
+    assert sorted(a["source_platform"] for a in r.json()["agents"]) == ["highlevel", "retell"]
+    r = http.post(stack.url("assign-agents"), headers=stack.auth(client),
+                  json={"user_id": client, "source_platform": "retell", "agent_ids": [agents[0]["id"]]})
+    assert r.status_code == 403
+
+
+def test_deletes_take_query_parameters_and_the_old_body(two_providers, http):
+    w = two_providers
+    stack, client, admin = w["stack"], w["client"], w["admin"]
+    ids = [a["id"] for a in http.get(stack.url("assign-agents"), headers=stack.auth(admin),
+                                     params={"user_id": client}).json()["agents"]]
+    r = http.delete(stack.url("assign-agents"), headers=stack.auth(admin),
+                    params={"user_id": client, "agent_ids": ids[0]})
+    assert r.status_code == 200 and r.json()["unassigned"] == 1, r.text
+    r = http.delete(stack.url("assign-agents"), headers=stack.auth(admin),
+                    json={"user_id": client, "agent_ids": ids[1:]})
+    assert r.status_code == 200 and r.json()["unassigned"] == 1, r.text
+    assert stack.sql("SELECT count(*) AS n FROM user_agents WHERE user_id = %s", (client,))[0]["n"] == 0
+    # several at once, and the query form's bad values
+    stack.sql("""INSERT INTO user_agents (user_id, agent_id, source_platform)
+                 SELECT %s, id, source_platform FROM agents""", (client,))
+    r = http.delete(stack.url("assign-agents"), headers=stack.auth(admin),
+                    params={"user_id": client, "agent_ids": ",".join(ids)})
+    assert r.status_code == 200 and r.json()["unassigned"] == 2, r.text
+    for params in ({"user_id": client}, {"user_id": client, "agent_ids": "x"},
+                   {"agent_ids": ids[0]}, {"user_id": client, "agent_ids": "," + ids[0]}):
+        r = http.delete(stack.url("assign-agents"), headers=stack.auth(admin), params=params)
+        assert r.status_code == 400, (params, r.text)
+    r = http.delete(stack.url("assign-agents"), headers=stack.auth(client),
+                    params={"user_id": client, "agent_ids": ids[0]})
+    assert r.status_code == 403
