@@ -131,8 +131,8 @@ REQUESTS = {
     "get-call-recording GET A's call": GET("get-call-recording", lambda w: {"call_id": w.call_a}),
     "get-call GET A's call": GET("get-call", lambda w: {"id": w.call_a}),
     "connections GET ?user_id=A": GET("connections", user_a),
-    "connections DELETE ?provider=highlevel&user_id=A":
-        DELETE("connections", lambda w: {"provider": "highlevel", "user_id": w.a}),
+    "connections DELETE ?provider=retell&user_id=A":
+        DELETE("connections", lambda w: {"provider": "retell", "user_id": w.a}),
     "get-call-recording GET A's call link=1":
         GET("get-call-recording", lambda w: {"call_id": w.call_a, "link": "1"}),
     "retell-connection GET ?user_id=A": GET("retell-connection", user_a),
@@ -176,9 +176,9 @@ MATRIX = {
     # one call whole: whoever list-calls shows it to
     "get-call GET A's call":                          (401, 401, 401, 401, 200, 404, 200, 200),
     # connection status: a user's own (another's: 403), admins name the user; disconnecting is
-    # for admins (A has no HighLevel connection: 404 once past the authorisation)
+    # for admins
     "connections GET ?user_id=A":                     (401, 401, 401, 401, 200, 403, 200, 200),
-    "connections DELETE ?provider=highlevel&user_id=A": (401, 401, 401, 401, 403, 403, 404, 404),
+    "connections DELETE ?provider=retell&user_id=A": (401, 401, 401, 401, 403, 403, 200, 200),
     "get-call-recording GET A's call link=1":         (401, 401, 401, 401, 200, 404, 200, 200),
     # admin functions: a client is 403, even on their own data
     "retell-connection GET ?user_id=A":               (401, 401, 401, 401, 403, 403, 200, 200),
