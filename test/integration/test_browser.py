@@ -78,6 +78,9 @@ def plan(w, page_origin):
         ["list-calls", "client", "list-calls", get],
         ["call-stats", "client", "call-stats", get],
         ["link", "client", f"get-call-recording?call_id={w['call_id']}&link=1", get],
+        ["get-call", "client", f"get-call?id={w['call_id']}", get],
+        ["connections", "client", "connections", get],
+        ["own agents", "client", "assign-agents", get],
         ["retell-connection", "admin", f"retell-connection?user_id={owner}", get],
         ["assign-agents GET", "admin", f"assign-agents?user_id={owner}", get],
         ["assign-agents POST", "admin", "assign-agents",
@@ -93,6 +96,7 @@ def plan(w, page_origin):
         ["401", "nobody", "list-calls", get],
         ["403", "client", f"retell-connection?user_id={owner}", get],
         ["404", "client", "no-such-function", {"body": {}}],
+        ["400 unknown parameter", "client", "list-calls?providr=Provider%20A", get],
         ["413", "client", "sync-all", {"body": {"pad": "x" * 70_000}}],
     ]
     stack_cmd = [str(ROOT / "deploy" / "stack")]
@@ -106,12 +110,14 @@ def plan(w, page_origin):
 
 EXPECTED = {  # label: (status, error code of the JSON body or None)
     "health": (200, None), "list-calls": (200, None), "call-stats": (200, None), "link": (200, None),
+    "get-call": (200, None), "connections": (200, None), "own agents": (200, None),
     "retell-connection": (200, None), "assign-agents GET": (200, None),
     "assign-agents POST": (200, None), "fetch-retell-agents": (200, None),
     "fetch-available-agents": (200, None), "highlevel-oauth": (200, None),
     "sync-retell-calls": (200, None), "sync-highlevel-calls": (200, None), "sync-all": (200, None),
     "retell-webhook": (401, None),
     "401": (401, None), "403": (403, "forbidden"), "404": (404, "not_found"),
+    "400 unknown parameter": (400, "unknown_parameter"),
     "413": (413, "payload_too_large"), "502": (502, "function_unavailable"),
 }
 
@@ -154,6 +160,12 @@ def test_dashboard_in_chromium_calls_every_function(world, page_origin):
     preflights = set(re.findall(r'"OPTIONS /functions/v1/([a-z-]+)[^"]*" 204 .*HeadlessChrome', access))
     called = {r["name"].split("?")[0] for r in report["results"] if "name" in r}
     assert called - preflights == set(), called - preflights
+
+    # the call page: labelled, with its transcript
+    assert results["get-call"]["body"]["provider"] == "Provider B"
+    assert "source_platform" not in results["get-call"]["body"]
+    assert {c["provider"] for c in results["connections"]["body"]["connections"]} == \
+        {"Provider A", "Provider B"}
 
     played = results["play link"]
     assert played["outcome"] == "played", played
