@@ -336,13 +336,11 @@ int sync_request_from_http(struct app *app, struct http_request *req, struct syn
 	if (auth_caller(app, req, &caller) < 0) {
 		return -1;
 	}
-	if (req->body_len > 0) {
-		if (http_json_body(req, &body) < 0 ||
-		    jsonh_get_string(body, "user_id", 0, &requested, &req->err) < 0) {
-			goto done;
-		}
-		requested = requested != NULL ? arena_strdup(req->arena, requested) : NULL;
+	if (http_json_body(req, &body) < 0 ||
+	    jsonh_get_string(body, "user_id", 0, &requested, &req->err) < 0) {
+		goto done;
 	}
+	requested = requested != NULL ? arena_strdup(req->arena, requested) : NULL;
 	if (caller.kind == AUTH_SERVICE && requested == NULL) {
 		out->trigger = SYNC_SCHEDULE;
 	} else if (auth_target_user(req, &caller, requested, &out->only_user) < 0) {

@@ -229,8 +229,11 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 }
 
 int main(int argc, char **argv) {
+	static const char *const params[] = {"call_id", "link",	   "redirect", "viewer",
+					     "kind",	"expires", "sig",      NULL};
 	static const struct app_function fn = {
 		.name = "get-call-recording",
+		.query_params = params,
 		.handler = handle,
 		.max_body = 1024,
 	};
