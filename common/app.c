@@ -102,6 +102,7 @@ static int serve(struct app *app, const struct app_function *fn, const char *soc
 	struct http_server srv = {
 		.function = fn->name,
 		.max_body = fn->max_body != 0 ? fn->max_body : (size_t)app->cfg.max_body_bytes,
+		.query_params = fn->query_params,
 		.cors_origin = app->cfg.cors_allow_origin,
 		.handler = fn->handler,
 		.ctx = app,

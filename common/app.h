@@ -26,6 +26,9 @@ struct app_function {
 	const char *name; /* the /functions/v1/<name> this executable serves */
 	http_handler_fn handler;
 	size_t max_body; /* 0: MAX_BODY_BYTES from the config */
+	/* The query parameters it takes, NULL-terminated; NULL: none (http_server's query_params).
+	 */
+	const char *const *query_params;
 	/* Optional command-line mode (e.g. `sync-retell-calls --all`): called instead of
 	 * serving when argv holds arguments other than --socket; returns the exit status. */
 	int (*cli)(struct app *app, int argc, char **argv);

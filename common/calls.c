@@ -144,7 +144,7 @@ int calls_upsert_highlevel(struct db *db, struct arena *arena, const struct high
 		rec->from_number,
 		// Voice AI answers phone calls; a trial is the builder's test call in the browser
 		rec->trial ? "web_call" : "phone_call",
-		rec->trial ? NULL : "inbound",
+		NULL, // a call log carries no direction: unknown stays unknown (billed as inbound)
 		rec->started_at,
 		rec->duration_s < 0 ? NULL
 				    : arena_printf(arena, "%lld", (long long)rec->duration_s),

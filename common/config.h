@@ -17,6 +17,7 @@ struct config {
 	const char *highlevel_client_id;
 	const char *highlevel_client_secret;
 	const char *highlevel_redirect_uri;
+	const char *oauth_return_url; /* the dashboard page the OAuth redirect ends on, or NULL */
 	const char *recording_hosts;
 	const char *cors_allow_origin;
 	const char *label_highlevel;

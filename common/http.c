@@ -23,6 +23,8 @@
 #include "common/log.h"
 
 #define FUNCTIONS_PREFIX "/functions/v1/"
+// functions-js adds it with its region option (and sends x-region): nothing to act on here
+#define SUPABASE_REGION_PARAM "forceFunctionRegion"
 
 static atomic_int stop_requested;
 
@@ -128,6 +130,28 @@ const char *http_query(const struct http_request *req, const char *name) {
 	return NULL;
 }
 
+// The first parameter name of the query that is not in allowed (decoded, arena-owned), or NULL.
+static const char *unknown_query_param(const struct http_request *req, const char *const *allowed) {
+	const char *p = req->query;
+
+	while (*p != '\0') {
+		const char *end = p + strcspn(p, "&");
+		size_t len = strcspn(p, "=&");
+		int known = len == 0 || (len == strlen(SUPABASE_REGION_PARAM) &&
+					 memcmp(p, SUPABASE_REGION_PARAM, len) == 0);
+
+		for (const char *const *a = allowed; !known && a != NULL && *a != NULL; a++) {
+			known = strlen(*a) == len && memcmp(p, *a, len) == 0;
+		}
+		if (!known) {
+			const char *name = url_decode(req->arena, p, len < 64 ? len : 64);
+			return name != NULL ? name : "?";
+		}
+		p = *end == '&' ? end + 1 : end;
+	}
+	return NULL;
+}
+
 const char *http_bearer(const struct http_request *req) {
 	const char *auth = http_header(req, "authorization");
 
@@ -150,6 +174,11 @@ int http_json_body(struct http_request *req, struct json_object **root) {
 	size_t n = strlen("application/json");
 
 	*root = NULL;
+	if (req->body_len == 0) {
+		// supabase-js's functions.invoke(name) sends no body and no Content-Type
+		*root = json_object_new_object();
+		return 0;
+	}
 	if (type == NULL || strncasecmp(type, "application/json", n) != 0 ||
 	    (type[n] != '\0' && type[n] != ';' && type[n] != ' ')) {
 		return err_set(&req->err, 415, "unsupported_media_type", "send application/json");
@@ -257,9 +286,12 @@ static int write_head(struct http_response *resp, int status, long content_lengt
 		     "Status: %d %s\r\n"
 		     "Content-Type: %s\r\n"
 		     "Access-Control-Allow-Origin: %s\r\n"
-		     "Access-Control-Allow-Headers: authorization, x-client-info, apikey, content-type\r\n"
+		     // the same list as nginx/callbridge-cors.conf (test_dashboard_cors.py)
+		     "Access-Control-Allow-Headers: authorization, x-client-info, apikey, content-type, "
+		     "x-region, x-retry-count, traceparent, tracestate, baggage\r\n"
 		     "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
-		     "Access-Control-Expose-Headers: Content-Range, Accept-Ranges, Content-Length\r\n"
+		     "Access-Control-Expose-Headers: Content-Range, Accept-Ranges, Content-Length, "
+		     "X-Request-Id\r\n"
 		     "Vary: Origin\r\n"
 		     "X-Content-Type-Options: nosniff\r\n",
 		     status, reason(status),
@@ -450,6 +482,7 @@ static void metrics_render(struct buf *out, const char *function) {
 static int dispatch(const struct http_server *srv, void *ctx, struct http_request *req,
 		    struct http_response *resp) {
 	const char *internal = http_param(req, "CALLBRIDGE_METRICS");
+	const char *unknown;
 
 	if (internal != NULL && strcmp(internal, "1") == 0) {
 		// only nginx's internal location sets this param; clients cannot
@@ -460,6 +493,11 @@ static int dispatch(const struct http_server *srv, void *ctx, struct http_reques
 	if (http_method_is(req, "OPTIONS")) {
 		http_add_header(resp, "Access-Control-Max-Age", "86400");
 		return 204;
+	}
+	unknown = unknown_query_param(req, srv->query_params);
+	if (unknown != NULL) {
+		return http_fail(req, 400, "unknown_parameter", "unknown query parameter '%s'",
+				 unknown);
 	}
 	return srv->handler(ctx, req, resp);
 }

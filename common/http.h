@@ -45,6 +45,10 @@ struct http_server {
 	const char *function; /* name, e.g. "retell-webhook" */
 	int listen_fd;
 	size_t max_body;
+	/* The query parameters the function takes, NULL-terminated (NULL: none): any other is
+	 * 400 unknown_parameter naming it, before the handler runs (supabase-js's
+	 * forceFunctionRegion is always let through). */
+	const char *const *query_params;
 	const char *cors_origin;
 	http_handler_fn handler;
 	void *ctx;
@@ -77,7 +81,7 @@ const char *http_bearer(const struct http_request *req);
 int http_method_is(const struct http_request *req, const char *method);
 
 /* Parses the body as a JSON object into *root (caller puts it); -1 with req->err 400 or 415
- * (not application/json) otherwise. */
+ * (not application/json) otherwise. No body at all is {}, whatever the Content-Type. */
 int http_json_body(struct http_request *req, struct json_object **root) MUSTCHECK;
 
 /* Sets req->err and returns the status, for a handler's own return statement only:
