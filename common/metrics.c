@@ -35,7 +35,6 @@ struct page {
 static struct page *page;
 static int page_shared;
 static metrics_gauges_fn gauges;
-static void *gauges_ctx;
 
 static int page_valid(const struct page *p) {
 	return memcmp(p->magic, PAGE_MAGIC, sizeof(p->magic)) == 0 && p->layout == PAGE_LAYOUT &&
@@ -140,9 +139,8 @@ void metrics_record_request(int status, double ms) {
 	add(&page->latency_buckets[b], 1);
 }
 
-void metrics_set_gauges(metrics_gauges_fn render, void *ctx) {
+void metrics_set_gauges(metrics_gauges_fn render) {
 	gauges = render;
-	gauges_ctx = ctx;
 }
 
 static const char *const counter_names[METRICS_COUNTER_COUNT] = {
@@ -177,7 +175,7 @@ static int render_histogram(struct buf *out, const char *fn) {
 	return rc;
 }
 
-int metrics_render(struct buf *out, const char *function, struct arena *arena) {
+int metrics_render(struct buf *out, const char *function, struct arena *arena, void *ctx) {
 	int rc = 0;
 
 	if (page == NULL) {
@@ -200,7 +198,7 @@ int metrics_render(struct buf *out, const char *function, struct arena *arena) {
 				 (unsigned long long)get(&page->counters[c]));
 	}
 	if (rc == 0 && gauges != NULL) {
-		gauges(out, function, arena, gauges_ctx);
+		gauges(out, function, arena, ctx);
 	}
 	return rc != 0 ? -1 : 0;
 }

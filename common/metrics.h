@@ -38,13 +38,14 @@ void metrics_add(enum metrics_counter counter, uint64_t n);
 /* One answered request: its status class and its latency histogram. */
 void metrics_record_request(int status, double ms);
 
-/* Gauges computed when a scrape is rendered (e.g. from the database), after the counters. */
+/* Gauges computed when a scrape is rendered (e.g. from the database), after the counters;
+ * ctx is what the rendering thread passes to metrics_render (its own struct app). */
 typedef void (*metrics_gauges_fn)(struct buf *out, const char *function, struct arena *arena,
 				  void *ctx);
-void metrics_set_gauges(metrics_gauges_fn render, void *ctx);
+void metrics_set_gauges(metrics_gauges_fn render);
 
 /* Prometheus text of every counter summed over the workers, build_info, then the gauges.
  * -1 when out's maximum was reached. */
-int metrics_render(struct buf *out, const char *function, struct arena *arena) MUSTCHECK;
+int metrics_render(struct buf *out, const char *function, struct arena *arena, void *ctx) MUSTCHECK;
 
 #endif

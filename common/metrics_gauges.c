@@ -1,6 +1,7 @@
 /* metrics_gauges.c: backlog and sync freshness from the database. */
 #include "common/metrics_gauges.h"
 
+#include "common/app.h"
 #include "common/db.h"
 
 // One unnamed statement (PgBouncer transaction mode): the backlog, then a row per provider with
@@ -32,7 +33,8 @@ static int render_sync_family(struct buf *out, const char *function, const struc
 void metrics_gauges_render(struct buf *out, const char *function, struct arena *arena, void *ctx) {
 	struct db_rows rows = {0};
 	struct err err = {0};
-	int up = db_exec(ctx, arena, NULL, gauges_sql, 0, NULL, &rows, &err) == 0;
+	const struct app *app = ctx;
+	int up = db_exec(app->db, arena, NULL, gauges_sql, 0, NULL, &rows, &err) == 0;
 
 	if (buf_printf(out,
 		       "# TYPE callbridge_database_up gauge\n"

@@ -8,7 +8,8 @@
 
 struct arena;
 
-/* A metrics_gauges_fn; ctx is the struct db. A database it cannot reach renders
+/* A metrics_gauges_fn; ctx is the rendering thread's struct app (its own database
+ * connection). A database it cannot reach renders
  * callbridge_database_up 0 and no other gauge. */
 void metrics_gauges_render(struct buf *out, const char *function, struct arena *arena, void *ctx);
 

@@ -69,10 +69,11 @@ int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms,
 struct sync_summary {
 	int synced;
 	int failed;
-	int skipped;	/* locked + already synced in this round */
-	int locked;	/* being synced by another worker right now */
-	int remaining;	/* left for the next call of the round: not reached, or cut by the budget */
-	char round[48]; /* the round's start (a timestamp): pass it back to go on */
+	int skipped;   /* locked + already synced in this round */
+	int locked;    /* being synced by another worker right now */
+	int remaining; /* left for the next call of the round: not reached, or cut by the budget */
+	int rate_limited; /* stopped by the provider's quota (HTTPC_QUOTA_SPENT); resume next run */
+	char round[48];	  /* the round's start (a timestamp): pass it back to go on */
 	long calls_seen;
 	long calls_inserted;
 	long calls_updated;

@@ -88,6 +88,8 @@ def render_callbridge_conf(run_dir, conf_dir, server_read_timeout=None):
     shutil.copy(ROOT / "nginx" / "callbridge-fastcgi.conf", conf_dir / "callbridge-fastcgi.conf")
     shutil.copy(ROOT / "nginx" / "callbridge-monitoring-allow.conf.example",
                 conf_dir / "callbridge-monitoring-allow.conf")
+    cors = (ROOT / "nginx" / "callbridge-cors.conf").read_text().replace("@CORS_ORIGIN@", "*")
+    (conf_dir / "callbridge-cors.conf").write_text(cors)
     return conf_dir / "callbridge.conf"
 
 
