@@ -311,9 +311,14 @@ def test_assign_agents(callers, retell_agent, http):
     assert error_code(request(http, stack, "DELETE", path, 400, headers=callers.as_admin,
                               json_body={"agent_ids": [second]})) == "missing_field"
     assert error_code(request(http, stack, "GET", path, 400, headers=callers.as_admin)) == "missing_field"
+    # a client lists their own agents (labelled), nobody else's, and changes nothing
+    request(http, stack, "GET", path, 200, headers=callers.as_client, params={"user_id": callers.client})
+    assert error_code(request(http, stack, "GET", path, 403, headers=callers.as_client,
+                              params={"user_id": callers.other})) == "forbidden"
     for method in ("GET", "POST", "DELETE"):
-        assert error_code(request(http, stack, method, path, 403, headers=callers.as_client,
-                                  params={"user_id": callers.client}, json_body={})) == "forbidden"
+        if method != "GET":
+            assert error_code(request(http, stack, method, path, 403, headers=callers.as_client,
+                                      params={"user_id": callers.client}, json_body={})) == "forbidden"
         assert error_code(request(http, stack, method, path, 401)) == "unauthorized"
     for method in ("POST", "DELETE"):
         assert error_code(request(http, stack, method, path, 415, headers=callers.as_admin,
@@ -633,8 +638,8 @@ def test_every_database_backed_operation_answers_a_documented_503_while_postgres
         ("GET", "/list-calls", {}),
         ("GET", "/call-stats", {}),
         ("GET", "/get-call", {"params": {"id": RANDOM_USER}}),
-        ("GET", "/connections", {"params": {"user_id": world.client}}),
-        ("DELETE", "/connections", {"params": {"provider": "highlevel", "user_id": world.client}}),
+        ("GET", "/connections", {"params": {"user_id": callers.client}}),
+        ("DELETE", "/connections", {"params": {"provider": "highlevel", "user_id": callers.client}}),
     ]
     assert {(p, m.lower()) for m, p, _ in cases} == set(openapi.operations())
     stack.pg_stop()
