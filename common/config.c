@@ -49,6 +49,7 @@ static const struct config_param params[] = {
 	LONG("HTTP_MAX_RETRIES", "5", http_max_retries, 0, 20),
 	LONG("HTTP_BACKOFF_BASE_MS", "250", http_backoff_base_ms, 1, 60000),
 	LONG("HTTP_BACKOFF_MAX_MS", "20000", http_backoff_max_ms, 1, 600000),
+	LONG("RECORDING_TIMEOUT_MS", "120000", recording_timeout_ms, 1000, 3600000),
 	LONG("SYNC_OVERLAP_MS", "3600000", sync_overlap_ms, 0, 7L * 86400000),
 	LONG("SYNC_USER_BUDGET_S", "600", sync_user_budget_s, 1, 86400),
 	LONG("SYNC_DETAIL_CONCURRENCY", "8", sync_detail_concurrency, 1, 64),

@@ -29,6 +29,7 @@ struct config {
 	long http_max_retries;
 	long http_backoff_base_ms;
 	long http_backoff_max_ms;
+	long recording_timeout_ms;
 	long sync_overlap_ms;
 	long sync_user_budget_s;
 	long sync_detail_concurrency;

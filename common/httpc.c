@@ -5,13 +5,16 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
 #include "common/arena.h"
 #include "common/crypto.h"
+#include "common/hostlist.h"
 #include "common/log.h"
+#include "common/netaddr.h"
 
 struct httpc {
 	CURL *easy;
@@ -92,19 +95,8 @@ const char *httpc_escape(struct arena *arena, const char *s) {
 }
 
 int httpc_url_allowed(const char *url) {
-	static const char *const loopback[] = {"http://127.0.0.1:", "http://127.0.0.1/",
-					       "http://localhost:", "http://localhost/",
-					       "http://[::1]:",	    "http://[::1]/"};
-
-	if (strncmp(url, "https://", 8) == 0) {
-		return 1;
-	}
-	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
-		if (strncmp(url, loopback[i], strlen(loopback[i])) == 0) {
-			return 1;
-		}
-	}
-	return 0;
+	// parsed as curl parses it: a prefix test let "http://localhost:@evil/" through
+	return strncmp(url, "https://", 8) == 0 || hostlist_url_loopback_http(url);
 }
 
 long httpc_parse_retry_after(const char *value, int64_t now_s) {
@@ -302,6 +294,8 @@ struct stream_ctx {
 	httpc_header_fn on_header;
 	httpc_body_fn on_body;
 	void *ctx;
+	int allow_loopback;
+	int refused; /* an address was refused at connect time */
 };
 
 static size_t stream_header(char *line, size_t size, size_t n, void *ud) {
@@ -316,9 +310,23 @@ static size_t stream_body(char *data, size_t size, size_t n, void *ud) {
 	return s->on_body(s->ctx, data, size * n) < 0 ? 0 : size * n;
 }
 
+// Called with each address curl is about to connect to, after its own resolution: a name on
+// the allow-list that resolves to an internal address goes no further.
+static curl_socket_t guarded_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+	struct stream_ctx *s = ud;
+
+	if (purpose != CURLSOCKTYPE_IPCXN ||
+	    !netaddr_public(&a->addr, (socklen_t)a->addrlen, s->allow_loopback)) {
+		s->refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
-		  httpc_header_fn on_header, httpc_body_fn on_body, void *ctx, struct err *err) {
-	struct stream_ctx s = {on_header, on_body, ctx};
+		  const struct httpc_stream_opts *opts, httpc_header_fn on_header,
+		  httpc_body_fn on_body, void *ctx, struct err *err) {
+	struct stream_ctx s = {on_header, on_body, ctx, opts->allow_loopback, 0};
 	struct curl_slist *hdrs = NULL;
 	long status = -1;
 	CURLcode rc;
@@ -331,6 +339,10 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 	// a recording may take longer than an API answer, but a stalled one must still end
 	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, c->opts.timeout_ms / 1000 + 1);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, opts->total_timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_PROXY, ""); // an environment proxy would hide the address
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETFUNCTION, guarded_socket);
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETDATA, &s);
 	curl_easy_setopt(c->easy, CURLOPT_ACCEPT_ENCODING, NULL);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, stream_header);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &s);
@@ -340,6 +352,9 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 	rc = curl_easy_perform(c->easy);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
+	} else if (s.refused && rc == CURLE_COULDNT_CONNECT) {
+		err_set(err, 502, "recording_address_not_allowed",
+			"the recording is stored at an address this server may not fetch");
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		err_set(err, 504, "upstream_timeout", "provider did not answer in time");
 	} else {

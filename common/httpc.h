@@ -56,11 +56,18 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 void httpc_response_finish(struct httpc_response *resp);
 
 /* Streams one GET (no retry: bytes may already be out) to the callbacks; the header callback
- * gets each raw header line; returns the HTTP status or -1 with err set. */
+ * gets each raw header line; returns the HTTP status or -1 with err set. The URL comes from a
+ * provider's data, so the connection is guarded: no proxy, and only public addresses
+ * (netaddr_public) are connected to, else 502 "recording_address_not_allowed". */
 typedef int (*httpc_header_fn)(void *ctx, const char *line, size_t len);
 typedef int (*httpc_body_fn)(void *ctx, const char *data, size_t len);
+struct httpc_stream_opts {
+	int allow_loopback;    /* loopback addresses pass too (a provider base URL is local) */
+	long total_timeout_ms; /* the whole transfer, however fast the bytes come; 0 = none */
+};
 long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
-		  httpc_header_fn on_header, httpc_body_fn on_body, void *ctx, struct err *err);
+		  const struct httpc_stream_opts *opts, httpc_header_fn on_header,
+		  httpc_body_fn on_body, void *ctx, struct err *err);
 
 /* Several GETs at once over curl multi (the sync's per-call detail fetches): at most
  * concurrency in flight, each retried like httpc_do in rounds (the round waits for the longest
