@@ -20,6 +20,7 @@ struct httpc {
 	CURL *easy;
 	struct httpc_options opts;
 	struct httpc_counters counters;
+	int64_t deadline_ms; /* the current request's (httpc_set_deadline); 0 = none */
 };
 
 struct transfer {
@@ -53,6 +54,29 @@ void httpc_destroy(struct httpc *c) {
 	}
 	curl_easy_cleanup(c->easy);
 	free(c);
+}
+
+void httpc_set_deadline(struct httpc *c, int64_t deadline_ms) {
+	c->deadline_ms = deadline_ms;
+}
+
+// The earlier of the caller's deadline and the request's; 0 = none.
+static int64_t first_deadline(const struct httpc *c, int64_t deadline_ms) {
+	if (deadline_ms == 0 || (c->deadline_ms != 0 && c->deadline_ms < deadline_ms)) {
+		return c->deadline_ms;
+	}
+	return deadline_ms;
+}
+
+// One attempt's timeout: HTTP_TIMEOUT_MS, cut to what is left before the deadline (at least
+// 1 ms: 0 would mean no timeout to curl).
+static long attempt_timeout_ms(const struct httpc *c, int64_t deadline_ms) {
+	int64_t left = deadline_ms != 0 ? deadline_ms - httpc_now_ms() : c->opts.timeout_ms;
+
+	if (left < 1) {
+		return 1;
+	}
+	return left < c->opts.timeout_ms ? (long)left : c->opts.timeout_ms;
 }
 
 void httpc_response_finish(struct httpc_response *resp) {
@@ -208,14 +232,15 @@ static void setup(struct httpc *c, const char *method, const char *url, struct c
 }
 
 // One attempt; returns 1 when it should be retried, 0 when final, -1 on a final error.
-static int attempt(struct httpc *c, const struct httpc_request *req, struct curl_slist *hdrs,
-		   struct httpc_response *resp, long *retry_after_ms, struct err *err) {
+static int attempt(struct httpc *c, const struct httpc_request *req, int64_t deadline_ms,
+		   struct curl_slist *hdrs, struct httpc_response *resp, long *retry_after_ms,
+		   struct err *err) {
 	struct transfer t = {&resp->body, -1, 0};
 	CURLcode rc;
 
 	buf_reset(&resp->body);
 	setup(c, req->method, req->url, hdrs);
-	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c, deadline_ms));
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &t);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -249,6 +274,7 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 	struct curl_slist *hdrs = NULL;
 	struct err last = {0};
 	long retry_after_ms = -1;
+	int64_t deadline_ms = first_deadline(c, req->deadline_ms);
 	int rc = -1;
 
 	if (resp->body.max == 0) {
@@ -263,13 +289,13 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 
 		err_clear(&last);
 		resp->status = 0;
-		again = attempt(c, req, hdrs, resp, &retry_after_ms, &last);
+		again = attempt(c, req, deadline_ms, hdrs, resp, &retry_after_ms, &last);
 		if (again <= 0 || n >= c->opts.max_retries) {
 			rc = again < 0 || resp->status == 0 ? -1 : 0;
 			break;
 		}
 		long delay = httpc_backoff_ms(&c->opts, n + 1, retry_after_ms);
-		if (req->deadline_ms != 0 && httpc_now_ms() + delay > req->deadline_ms) {
+		if (deadline_ms != 0 && httpc_now_ms() + delay >= deadline_ms) {
 			rc = resp->status == 0 ? -1 : 0;
 			break;
 		}
@@ -373,7 +399,8 @@ struct batch_slot {
 
 // Starts item on a free slot's handle.
 static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
-			struct httpc_batch_item *item, struct curl_slist *hdrs) {
+			struct httpc_batch_item *item, struct curl_slist *hdrs,
+			int64_t deadline_ms) {
 	CURL *e = slot->easy;
 
 	slot->item = item;
@@ -390,7 +417,7 @@ static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c, deadline_ms));
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "callbridge/0.1");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -432,7 +459,7 @@ static int batch_finish(struct batch_slot *slot, CURLcode rc, long *retry_after_
 // Runs one round over the pending items; those to retry are moved to the front of pending.
 static size_t batch_round(struct httpc *c, CURLM *multi, struct batch_slot *slots, int nslots,
 			  struct httpc_batch_item **pending, size_t npending,
-			  struct curl_slist *hdrs, long *retry_after_ms) {
+			  struct curl_slist *hdrs, int64_t deadline_ms, long *retry_after_ms) {
 	size_t next = 0;
 	size_t nretry = 0;
 	int active = 0;
@@ -440,7 +467,8 @@ static size_t batch_round(struct httpc *c, CURLM *multi, struct batch_slot *slot
 	while (next < npending || active > 0) {
 		for (int s = 0; s < nslots && next < npending; s++) {
 			if (slots[s].item == NULL) {
-				batch_start(c, multi, &slots[s], pending[next++], hdrs);
+				batch_start(c, multi, &slots[s], pending[next++], hdrs,
+					    deadline_ms);
 				active++;
 			}
 		}
@@ -478,6 +506,7 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 	size_t npending = n;
 	int answered = 0;
 
+	deadline_ms = first_deadline(c, deadline_ms);
 	start_curl(c);
 	multi = curl_multi_init();
 
@@ -493,12 +522,12 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 	for (int round = 0; npending > 0; round++) {
 		long retry_after_ms = -1;
 		npending = batch_round(c, multi, slots, concurrency, pending, npending, hdrs,
-				       &retry_after_ms);
+				       deadline_ms, &retry_after_ms);
 		if (npending == 0 || round >= c->opts.max_retries) {
 			break;
 		}
 		long delay = httpc_backoff_ms(&c->opts, round + 1, retry_after_ms);
-		if (deadline_ms != 0 && httpc_now_ms() + delay > deadline_ms) {
+		if (deadline_ms != 0 && httpc_now_ms() + delay >= deadline_ms) {
 			break;
 		}
 		c->counters.retries += (long)npending;

@@ -47,6 +47,12 @@ struct httpc_counters {
 struct httpc *httpc_create(const struct httpc_options *opts);
 void httpc_destroy(struct httpc *c);
 
+/* The deadline of the request being served (monotonic ms, 0 = none; app.c sets it around each
+ * request): httpc_do and httpc_get_batch start no attempt or retry past it and cut each
+ * attempt's timeout to what is left, whatever deadline their caller passed. It sits below
+ * nginx's read timeout, so no provider request outlives the answer nginx already gave. */
+void httpc_set_deadline(struct httpc *c, int64_t deadline_ms);
+
 /* Performs req, retrying as described above. Returns 0 with resp filled for any final HTTP
  * answer (the caller judges its status), or -1: 504 "upstream_timeout" after timeouts,
  * 502 "upstream_unreachable" / "upstream_too_large" / "upstream_bad_url". resp must be
