@@ -68,10 +68,11 @@ static int64_t first_deadline(const struct httpc *c, int64_t deadline_ms) {
 	return deadline_ms;
 }
 
-// One attempt's timeout: HTTP_TIMEOUT_MS, cut to what is left before the deadline (at least
-// 1 ms: 0 would mean no timeout to curl).
-static long attempt_timeout_ms(const struct httpc *c, int64_t deadline_ms) {
-	int64_t left = deadline_ms != 0 ? deadline_ms - httpc_now_ms() : c->opts.timeout_ms;
+// One attempt's timeout: HTTP_TIMEOUT_MS, cut to what is left of the request's deadline (a
+// hard bound: nginx answers at its read timeout), at least 1 ms (0 is no timeout to curl). A
+// caller's own deadline (a sync's budget) only stops retries: an attempt it started may finish.
+static long attempt_timeout_ms(const struct httpc *c) {
+	int64_t left = c->deadline_ms != 0 ? c->deadline_ms - httpc_now_ms() : c->opts.timeout_ms;
 
 	if (left < 1) {
 		return 1;
@@ -232,15 +233,14 @@ static void setup(struct httpc *c, const char *method, const char *url, struct c
 }
 
 // One attempt; returns 1 when it should be retried, 0 when final, -1 on a final error.
-static int attempt(struct httpc *c, const struct httpc_request *req, int64_t deadline_ms,
-		   struct curl_slist *hdrs, struct httpc_response *resp, long *retry_after_ms,
-		   struct err *err) {
+static int attempt(struct httpc *c, const struct httpc_request *req, struct curl_slist *hdrs,
+		   struct httpc_response *resp, long *retry_after_ms, struct err *err) {
 	struct transfer t = {&resp->body, -1, 0};
 	CURLcode rc;
 
 	buf_reset(&resp->body);
 	setup(c, req->method, req->url, hdrs);
-	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c, deadline_ms));
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c));
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &t);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -289,7 +289,7 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 
 		err_clear(&last);
 		resp->status = 0;
-		again = attempt(c, req, deadline_ms, hdrs, resp, &retry_after_ms, &last);
+		again = attempt(c, req, hdrs, resp, &retry_after_ms, &last);
 		if (again <= 0 || n >= c->opts.max_retries) {
 			rc = again < 0 || resp->status == 0 ? -1 : 0;
 			break;
@@ -399,8 +399,7 @@ struct batch_slot {
 
 // Starts item on a free slot's handle.
 static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
-			struct httpc_batch_item *item, struct curl_slist *hdrs,
-			int64_t deadline_ms) {
+			struct httpc_batch_item *item, struct curl_slist *hdrs) {
 	CURL *e = slot->easy;
 
 	slot->item = item;
@@ -417,7 +416,7 @@ static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c, deadline_ms));
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c));
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "callbridge/0.1");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -459,7 +458,7 @@ static int batch_finish(struct batch_slot *slot, CURLcode rc, long *retry_after_
 // Runs one round over the pending items; those to retry are moved to the front of pending.
 static size_t batch_round(struct httpc *c, CURLM *multi, struct batch_slot *slots, int nslots,
 			  struct httpc_batch_item **pending, size_t npending,
-			  struct curl_slist *hdrs, int64_t deadline_ms, long *retry_after_ms) {
+			  struct curl_slist *hdrs, long *retry_after_ms) {
 	size_t next = 0;
 	size_t nretry = 0;
 	int active = 0;
@@ -467,8 +466,7 @@ static size_t batch_round(struct httpc *c, CURLM *multi, struct batch_slot *slot
 	while (next < npending || active > 0) {
 		for (int s = 0; s < nslots && next < npending; s++) {
 			if (slots[s].item == NULL) {
-				batch_start(c, multi, &slots[s], pending[next++], hdrs,
-					    deadline_ms);
+				batch_start(c, multi, &slots[s], pending[next++], hdrs);
 				active++;
 			}
 		}
@@ -522,7 +520,7 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 	for (int round = 0; npending > 0; round++) {
 		long retry_after_ms = -1;
 		npending = batch_round(c, multi, slots, concurrency, pending, npending, hdrs,
-				       deadline_ms, &retry_after_ms);
+				       &retry_after_ms);
 		if (npending == 0 || round >= c->opts.max_retries) {
 			break;
 		}
