@@ -12,16 +12,21 @@
 #include "common/log.h"
 #include "common/retell/webhook.h"
 
+// A body stored once: a replay inside the signature window (the same signed bytes) conflicts on
+// its SHA-256 and adds neither an inbox nor an audit row (migration 0040).
 // clang-format off
 #define INBOX_INSERT                                                                          \
 	"INSERT INTO webhook_inbox (provider, event, call_id, provider_agent_id, user_id, body," \
-	" signature_ts, status, applied_at) VALUES ('retell', $%d, $%d, $%d, $%d::uuid, $%d,"    \
-	" $%d::bigint, $%d, CASE WHEN $%d = 'applied' THEN now() END)"
+	" signature_ts, status, applied_at, body_sha256) VALUES ('retell', $%d, $%d, $%d,"       \
+	" $%d::uuid, $%d, $%d::bigint, $%d, CASE WHEN $%d = 'applied' THEN now() END,"          \
+	" sha256(convert_to($%d, 'UTF8')))"                                                     \
+	" ON CONFLICT (provider, body_sha256) DO NOTHING RETURNING 1"
 // clang-format on
 // clang-format off
 #define AUDIT_INSERT                                                                           \
 	"INSERT INTO key_usage_audit (user_id, service, actor_kind, purpose, function_name,"    \
-	" request_id) VALUES ($%d::uuid, 'retell', 'provider', 'verify webhook signature', $%d, $%d)"
+	" request_id) SELECT $%d::uuid, 'retell', 'provider', 'verify webhook signature', $%d, $%d" \
+	" WHERE EXISTS (SELECT 1 FROM inbox)"
 // clang-format on
 
 static const char *const outcome_names[] = {"applied", "unassigned", "ignored"};
@@ -36,7 +41,7 @@ const char *inbox_apply_sql(void) {
 			 "WITH up AS (%s), inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
 			 " SELECT inserted, unbilled FROM up",
 			 calls_upsert_retell_sql, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7,
-			 n + 7, n + 4, n + 8, n + 9);
+			 n + 7, n + 5, n + 4, n + 8, n + 9);
 	}
 	return sql;
 }
@@ -48,7 +53,7 @@ static const char *record_sql(void) {
 		snprintf(sql, sizeof(sql),
 			 "WITH inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
 			 " SELECT 1",
-			 1, 2, 3, 4, 5, 6, 7, 7, 4, 8, 9);
+			 1, 2, 3, 4, 5, 6, 7, 7, 5, 4, 8, 9);
 	}
 	return sql;
 }
