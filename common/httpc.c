@@ -290,7 +290,7 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 		err_clear(&last);
 		resp->status = 0;
 		again = attempt(c, req, hdrs, resp, &retry_after_ms, &last);
-		if (again <= 0 || n >= c->opts.max_retries) {
+		if (again <= 0 || req->once || n >= c->opts.max_retries) {
 			rc = again < 0 || resp->status == 0 ? -1 : 0;
 			break;
 		}

@@ -29,6 +29,8 @@ struct httpc_request {
 	const char *body;	    /* may be NULL */
 	size_t body_len;
 	int64_t deadline_ms; /* monotonic ms after which no retry starts; 0 = none */
+	int once;	     /* never retried: a request the server may have acted on even when
+			      * we saw no answer (an OAuth token POST rotates the refresh token) */
 };
 
 struct httpc_response {

@@ -207,6 +207,11 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 				  : auth_caller(app, req, &caller) < 0) {
 		return -1;
 	}
+	if (playback_is_link(req) && (p.want_link || p.want_redirect)) {
+		// a link is not a token: it cannot renew itself forever or reveal the provider URL
+		return http_fail(req, 403, "link_not_allowed",
+				 "a playback link only plays the recording");
+	}
 	if (p.call_id == NULL || p.call_id[0] == '\0') {
 		return http_fail(req, 400, "missing_field", "missing parameter: call_id");
 	}
