@@ -6,7 +6,8 @@
 //   storage answers 400/403/404) a fresh one is fetched from the provider, stored and served.
 //   Admins may add redirect=1 for a 302 to the provider's URL (Retell calls only: the other
 //   needs our token, so it is streamed).
-// link=1 answers a signed playback URL instead (common/playback.h), for <audio> elements.
+// link=1 answers a signed playback URL instead (common/playback.h), for <audio> elements. A
+// playback link only plays: with link=1 or redirect=1 it is refused (403 link_not_allowed).
 // The handler reads parse -> authorise -> act -> answer.
 #include <string.h>
 
