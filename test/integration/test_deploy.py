@@ -92,6 +92,8 @@ def render_callbridge_conf(run_dir, conf_dir, server_read_timeout=None):
     (conf_dir / "callbridge-limits.conf").write_text(limits.replace("# @LIMIT_EXEMPT@", "127.0.0.1 1;"))
     example = (ROOT / "nginx" / "callbridge-webhook-allow.conf.example").read_text()
     (conf_dir / "callbridge-webhook-allow.conf").write_text("allow 127.0.0.1;\n" + example)
+    cors = (ROOT / "nginx" / "callbridge-cors.conf").read_text().replace("@CORS_ORIGIN@", "*")
+    (conf_dir / "callbridge-cors.conf").write_text(cors)
     return conf_dir / "callbridge.conf"
 
 
