@@ -1,9 +1,11 @@
 /* app.c: process start-up and teardown shared by every function. */
 #include "common/app.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <json-c/json_object.h>
@@ -84,6 +86,24 @@ static int answer_ready(void *ctx, struct http_request *req, struct http_respons
 	return http_respond_json(resp, 200, obj);
 }
 
+// Every request gets a deadline for its provider calls, below its nginx location's
+// fastcgi_read_timeout: CALLBRIDGE_DEADLINE_MS from the location (fastcgi_param), else
+// REQUEST_DEADLINE_MS.
+static int dispatch(void *ctx, struct http_request *req, struct http_response *resp) {
+	struct app *app = ctx;
+	const char *param = http_param(req, "CALLBRIDGE_DEADLINE_MS");
+	long ms = param != NULL ? strtol(param, NULL, 10) : 0;
+	int status;
+
+	if (ms <= 0) {
+		ms = app->cfg.request_deadline_ms;
+	}
+	httpc_set_deadline(app->httpc, httpc_now_ms() + ms);
+	status = app->fn->handler(app, req, resp);
+	httpc_set_deadline(app->httpc, 0);
+	return status;
+}
+
 // A serving thread's app: config, JWT keys and keyring are the process's (read-only once
 // started); the database connection and the HTTP client are the thread's own.
 static void *app_thread_begin(void *ctx) {
@@ -115,7 +135,7 @@ static int serve(struct app *app, const struct app_function *fn, const char *soc
 		.max_body = fn->max_body != 0 ? fn->max_body : (size_t)app->cfg.max_body_bytes,
 		.query_params = fn->query_params,
 		.cors_origin = app->cfg.cors_allow_origin,
-		.handler = fn->handler,
+		.handler = dispatch,
 		.ready = answer_ready,
 		.ctx = app,
 		.threads = (int)app->cfg.threads,
@@ -141,6 +161,13 @@ int app_main(int argc, char **argv, const struct app_function *fn) {
 	int rc = 1;
 
 	memset(&app, 0, sizeof(app));
+	app.fn = fn;
+	// every function holds SECRETS_KEYS and decrypted provider keys: no core dump of them, and
+	// no ptrace or /proc/<pid>/mem by another process of the same user
+	if (prctl(PR_SET_DUMPABLE, 0L, 0L, 0L, 0L) < 0) {
+		fprintf(stderr, "%s: prctl(PR_SET_DUMPABLE): %s\n", fn->name, strerror(errno));
+		return 1;
+	}
 	if (argc >= 3 && strcmp(argv[1], "--socket") == 0) {
 		socket_path = argv[2];
 	} else if (argc == 2 && strcmp(argv[1], "--check-config") == 0) {

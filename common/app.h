@@ -13,8 +13,11 @@ struct db;
 struct httpc;
 struct jwt_keys;
 
+struct app_function;
+
 struct app {
 	const char *name;
+	const struct app_function *fn;
 	struct config cfg;
 	struct db *db;
 	struct httpc *httpc;
@@ -34,9 +37,12 @@ struct app_function {
 	int (*cli)(struct app *app, int argc, char **argv);
 };
 
-/* Runs the function: `int main(int c, char **v) { return app_main(c, v, &fn); }`.
+/* Runs the function: `int main(int c, char **v) { return app_main(c, v, &fn); }`. The process
+ * is made non-dumpable first (it will hold keys). Each request's provider calls get a deadline
+ * (CALLBRIDGE_DEADLINE_MS from nginx, else REQUEST_DEADLINE_MS; httpc_set_deadline).
  * Options: --socket PATH, --check-config (one line when the config is good), --print-config
- * (every setting, secrets redacted). A config error lists every problem and exits 1. */
+ * (every setting, secrets and URL userinfo redacted). A config error lists every problem and
+ * exits 1. */
 int app_main(int argc, char **argv, const struct app_function *fn);
 
 #endif

@@ -26,11 +26,24 @@ int auth_is_uuid(const char *s) {
 	return 1;
 }
 
+int auth_user_kind(struct app *app, struct http_request *req, const char *user_id,
+		   enum auth_kind *kind) {
+	const char *params[] = {user_id};
+	struct db_rows rows;
+	const char *role;
+
+	if (db_exec(app->db, req->arena, "auth_profile_role",
+		    "SELECT role FROM profiles WHERE id = $1", 1, params, &rows, &req->err) < 0) {
+		return -1;
+	}
+	role = rows.nrows == 1 ? db_get(&rows, 0, "role") : NULL;
+	*kind = role != NULL && strcmp(role, "admin") == 0 ? AUTH_ADMIN : AUTH_CLIENT;
+	return 0;
+}
+
 int auth_caller(struct app *app, struct http_request *req, struct auth_caller *out) {
 	const char *token = http_bearer(req);
 	struct jwt_claims claims;
-	struct db_rows rows;
-	const char *role;
 
 	out->kind = AUTH_ANON;
 	out->user_id = NULL;
@@ -49,13 +62,9 @@ int auth_caller(struct app *app, struct http_request *req, struct auth_caller *o
 	if (strcmp(claims.role, "authenticated") != 0 || !auth_is_uuid(claims.sub)) {
 		return err_set(&req->err, 401, "unauthorized", "a signed-in user is required");
 	}
-	const char *params[] = {claims.sub};
-	if (db_exec(app->db, req->arena, "auth_profile_role",
-		    "SELECT role FROM profiles WHERE id = $1", 1, params, &rows, &req->err) < 0) {
+	if (auth_user_kind(app, req, claims.sub, &out->kind) < 0) {
 		return -1;
 	}
-	role = rows.nrows == 1 ? db_get(&rows, 0, "role") : NULL;
-	out->kind = role != NULL && strcmp(role, "admin") == 0 ? AUTH_ADMIN : AUTH_CLIENT;
 	out->user_id = claims.sub;
 	req->log_user = claims.sub; // a verified uuid: the access line's user=
 	return 0;

@@ -19,6 +19,11 @@ struct auth_caller {
  * user has no profile counts as a client. Database trouble: 503. */
 int auth_caller(struct app *app, struct http_request *req, struct auth_caller *out) MUSTCHECK;
 
+/* What user_id is now: AUTH_ADMIN when profiles.role says admin, else AUTH_CLIENT (no profile
+ * included). Database trouble: 503. */
+int auth_user_kind(struct app *app, struct http_request *req, const char *user_id,
+		   enum auth_kind *kind) MUSTCHECK;
+
 /* Convenience checks that set req->err: 403 unless admin or service role. */
 int auth_require_admin(struct http_request *req, const struct auth_caller *caller) MUSTCHECK;
 

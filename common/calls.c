@@ -17,6 +17,14 @@
 	     ", c." #col ") ELSE COALESCE(c." #col ", EXCLUDED." #col ") END"
 // clang-format on
 
+// A call's owner never changes through an upsert: a record for a call someone else owns (a
+// delivery signed with tenant A's own key naming tenant B's call id, or A's sync listing it)
+// updates nothing and returns no row. A row without an owner is claimed.
+// clang-format off
+#define OWNER	   "user_id = COALESCE(c.user_id, EXCLUDED.user_id)"
+#define OWNER_ONLY " WHERE c.user_id IS NULL OR c.user_id = EXCLUDED.user_id"
+// clang-format on
+
 // clang-format off
 const char calls_upsert_retell_sql[] =
 	"INSERT INTO calls AS c (retell_call_id, source_platform, user_id, agent_id, provider_agent_id,"
@@ -29,7 +37,7 @@ const char calls_upsert_retell_sql[] =
 	" $10::int, $11, $12, $13, $14::json, $15, $16, $17::jsonb, $18::jsonb, $19, $20,"
 	" $21::boolean, $22::boolean, $23::int, $24::smallint)"
 	" ON CONFLICT (retell_call_id) DO UPDATE SET "
-	PICK(user_id) ", " PICK(agent_id) ", " PICK(provider_agent_id) ", " PICK(call_type) ", "
+	OWNER ", " PICK(agent_id) ", " PICK(provider_agent_id) ", " PICK(call_type) ", "
 	PICK(direction) ", " PICK(call_status) ", " PICK(started_at) ", " PICK(ended_at) ", "
 	PICK(duration_seconds) ", " PICK(from_number) ", " PICK(to_number) ", " PICK(transcript) ", "
 	PICK(transcript_object) ", " PICK(recording_url) ", " PICK(disconnection_reason) ", "
@@ -40,6 +48,7 @@ const char calls_upsert_retell_sql[] =
 	" WHEN EXCLUDED.data_rank >= c.data_rank THEN c.call_analysis || EXCLUDED.call_analysis"
 	" ELSE EXCLUDED.call_analysis || c.call_analysis END, "
 	"data_rank = greatest(c.data_rank, EXCLUDED.data_rank)"
+	OWNER_ONLY
 	" RETURNING (xmax = 0) AS inserted,"
 	" (cost IS NULL AND duration_seconds IS NOT NULL AND user_id IS NOT NULL) AS unbilled";
 // clang-format on
@@ -59,12 +68,13 @@ static const char upsert_highlevel_sql[] =
 	" $10::timestamptz, $10::timestamptz + $11::int * interval '1 second', $11::int, $12, $13,"
 	" $14::jsonb, 3)"
 	" ON CONFLICT (highlevel_call_id) DO UPDATE SET "
-	KEEP(user_id) ", " KEEP(agent_id) ", " KEEP(provider_agent_id) ", "
+	OWNER ", " KEEP(agent_id) ", " KEEP(provider_agent_id) ", "
 	KEEP(highlevel_message_id) ", " KEEP(contact_id) ", " KEEP(from_number) ", "
 	KEEP(call_type) ", direction = EXCLUDED.direction, call_status = 'ended', "
 	KEEP(started_at) ", " KEEP(ended_at) ", " KEEP(duration_seconds) ", " KEEP(transcript) ", "
 	KEEP(summary) ", " KEEP(call_analysis) ", source_platform = 'highlevel',"
 	" data_rank = greatest(c.data_rank, 3)"
+	OWNER_ONLY
 	" RETURNING (xmax = 0) AS inserted,"
 	" (cost IS NULL AND duration_seconds IS NOT NULL AND user_id IS NOT NULL) AS unbilled";
 // clang-format on

@@ -19,14 +19,17 @@ struct calls_result {
 /* Upserts a Retell call for user_id (the owner whose key fetched or verified it) and agent_uuid
  * (our agents.id, may be NULL). One statement; safe under concurrent upserts of the same call.
  * A record of lower rank than the stored one only fills empty fields; null never erases;
- * call_analysis keys are merged. Cost comes from the billing trigger. */
+ * call_analysis keys are merged. Cost comes from the billing trigger. The owner (user_id)
+ * never changes: a call stored for another user is left as it is (no row
+ * returned, *out all zero). */
 int calls_upsert_retell(struct db *db, struct arena *arena, const struct retell_call *rec,
 			const char *user_id, const char *agent_uuid, struct calls_result *out,
 			struct err *err) MUSTCHECK;
 
 /* Upserts a HighLevel call log for user_id (whose connection listed it) and agent_uuid (our
  * agents.id, may be NULL), one row per highlevel_call_id. One statement, safe under concurrent
- * upserts; a value the log lacks never erases a stored one. Cost comes from the same trigger. */
+ * upserts; a value the log lacks never erases a stored one. Cost comes from the same trigger.
+ * As for Retell, a call stored for another user is left as it is. */
 int calls_upsert_highlevel(struct db *db, struct arena *arena, const struct highlevel_call *rec,
 			   const char *user_id, const char *agent_uuid, struct calls_result *out,
 			   struct err *err) MUSTCHECK;

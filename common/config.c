@@ -53,6 +53,8 @@ static const struct config_param params[] = {
 	LONG("HTTP_MAX_RETRIES", "5", http_max_retries, 0, 20),
 	LONG("HTTP_BACKOFF_BASE_MS", "250", http_backoff_base_ms, 1, 60000),
 	LONG("HTTP_BACKOFF_MAX_MS", "20000", http_backoff_max_ms, 1, 600000),
+	LONG("REQUEST_DEADLINE_MS", "25000", request_deadline_ms, 100, 3600000),
+	LONG("RECORDING_TIMEOUT_MS", "120000", recording_timeout_ms, 1000, 3600000),
 	LONG("SYNC_OVERLAP_MS", "3600000", sync_overlap_ms, 0, 7L * 86400000),
 	LONG("SYNC_USER_BUDGET_S", "600", sync_user_budget_s, 1, 86400),
 	LONG("SYNC_REQUEST_BUDGET_S", "540", sync_request_budget_s, 1, 86400),
@@ -206,6 +208,27 @@ void config_finish(struct config *cfg) {
 	cfg->nowned = 0;
 }
 
+// Prints value with the userinfo of any URL in it ("https://user:token@host") shown as
+// "(redacted)@": a base URL may carry a credential even though it is no SECRET.
+static void print_without_userinfo(const char *value, FILE *out) {
+	const char *scheme_end;
+
+	while ((scheme_end = strstr(value, "://")) != NULL) {
+		const char *authority = scheme_end + 3;
+		size_t len = strcspn(authority, "/?#,");
+		const char *host = authority;
+
+		for (size_t i = 0; i < len; i++) {
+			host = authority[i] == '@' ? authority + i : host; // after the last '@'
+		}
+		fwrite(value, 1, (size_t)(authority - value), out);
+		fputs(host != authority ? "(redacted)" : "", out);
+		fwrite(host, 1, (size_t)(authority + len - host), out);
+		value = authority + len;
+	}
+	fputs(value, out);
+}
+
 void config_dump(const struct config *cfg, FILE *out) {
 	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
 		const struct config_param *p = &params[i];
@@ -222,7 +245,9 @@ void config_dump(const struct config *cfg, FILE *out) {
 		if (p->type == CONFIG_SECRET) {
 			fprintf(out, "%s=%s\n", p->name, s != NULL ? "(set)" : "(unset)");
 		} else {
-			fprintf(out, "%s=%s\n", p->name, s != NULL ? s : "");
+			fprintf(out, "%s=", p->name);
+			print_without_userinfo(s != NULL ? s : "", out);
+			fputc('\n', out);
 		}
 	}
 }

@@ -32,6 +32,8 @@ struct config {
 	long http_max_retries;
 	long http_backoff_base_ms;
 	long http_backoff_max_ms;
+	long recording_timeout_ms;
+	long request_deadline_ms;
 	long sync_overlap_ms;
 	long sync_user_budget_s;
 	long sync_request_budget_s;

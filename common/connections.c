@@ -128,7 +128,8 @@ int connections_retell_signers(struct db *db, struct arena *arena, const char *a
 		       " LEFT JOIN user_agents ua ON ua.agent_id = a.id AND ua.user_id = k.user_id"
 		       " WHERE k.service = 'retell' AND k.is_active"
 		       " AND ($2::uuid IS NULL OR k.user_id = $2::uuid)"
-		       " ORDER BY (ua.agent_id IS NULL), k.updated_at DESC",
+		       " ORDER BY (ua.agent_id IS NULL), k.updated_at DESC"
+		       " LIMIT " STR(CONNECTIONS_MAX_SIGNERS),
 		       2, params, rows, err);
 }
 

@@ -49,7 +49,11 @@ int connections_retell_disconnect(struct db *db, struct arena *arena, const char
 
 /* Retell: the active keys that could have signed a webhook delivery for provider agent
  * agent_id: only user_id's when not NULL. Rows of user_id, access_token (sealed) and
- * agent_uuid (set when the agent is assigned to that user), owners of the agent first. */
+ * agent_uuid (set when the agent is assigned to that user), owners of the agent first, at
+ * most CONNECTIONS_MAX_SIGNERS: a delivery costs that many signature checks at worst, however
+ * many workspaces are connected (an unassigned agent's delivery to the account-level URL is
+ * then verified only among the most recently connected keys; the per-user URL always works). */
+#define CONNECTIONS_MAX_SIGNERS 8
 int connections_retell_signers(struct db *db, struct arena *arena, const char *agent_id,
 			       const char *user_id, struct db_rows *rows,
 			       struct err *err) MUSTCHECK;

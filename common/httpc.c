@@ -6,18 +6,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <time.h>
 
 #include <curl/curl.h>
 
 #include "common/arena.h"
 #include "common/crypto.h"
+#include "common/hostlist.h"
 #include "common/log.h"
 #include "common/metrics.h"
+#include "common/netaddr.h"
 
 struct httpc {
 	CURL *easy;
 	struct httpc_options opts;
+	int64_t deadline_ms; /* the current request's (httpc_set_deadline); 0 = none */
 };
 
 static pthread_once_t curl_started = PTHREAD_ONCE_INIT;
@@ -55,6 +59,30 @@ void httpc_destroy(struct httpc *c) {
 	}
 	curl_easy_cleanup(c->easy);
 	free(c);
+}
+
+void httpc_set_deadline(struct httpc *c, int64_t deadline_ms) {
+	c->deadline_ms = deadline_ms;
+}
+
+// The earlier of the caller's deadline and the request's; 0 = none.
+static int64_t first_deadline(const struct httpc *c, int64_t deadline_ms) {
+	if (deadline_ms == 0 || (c->deadline_ms != 0 && c->deadline_ms < deadline_ms)) {
+		return c->deadline_ms;
+	}
+	return deadline_ms;
+}
+
+// One attempt's timeout: HTTP_TIMEOUT_MS, cut to what is left of the request's deadline (a
+// hard bound: nginx answers at its read timeout), at least 1 ms (0 is no timeout to curl). A
+// caller's own deadline (a sync's budget) only stops retries: an attempt it started may finish.
+static long attempt_timeout_ms(const struct httpc *c) {
+	int64_t left = c->deadline_ms != 0 ? c->deadline_ms - httpc_now_ms() : c->opts.timeout_ms;
+
+	if (left < 1) {
+		return 1;
+	}
+	return left < c->opts.timeout_ms ? (long)left : c->opts.timeout_ms;
 }
 
 void httpc_response_finish(struct httpc_response *resp) {
@@ -102,19 +130,8 @@ const char *httpc_escape(struct arena *arena, const char *s) {
 }
 
 int httpc_url_allowed(const char *url) {
-	static const char *const loopback[] = {"http://127.0.0.1:", "http://127.0.0.1/",
-					       "http://localhost:", "http://localhost/",
-					       "http://[::1]:",	    "http://[::1]/"};
-
-	if (strncmp(url, "https://", 8) == 0) {
-		return 1;
-	}
-	for (size_t i = 0; i < sizeof(loopback) / sizeof(loopback[0]); i++) {
-		if (strncmp(url, loopback[i], strlen(loopback[i])) == 0) {
-			return 1;
-		}
-	}
-	return 0;
+	// parsed as curl parses it: a prefix test let "http://localhost:@evil/" through
+	return strncmp(url, "https://", 8) == 0 || hostlist_url_loopback_http(url);
 }
 
 long httpc_parse_retry_after(const char *value, int64_t now_s) {
@@ -274,7 +291,7 @@ static int attempt(struct httpc *c, const struct httpc_request *req, struct curl
 
 	buf_reset(&resp->body);
 	setup(c, req->method, req->url, hdrs);
-	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c));
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, on_body);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &t);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, on_header);
@@ -317,6 +334,7 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 	struct curl_slist *hdrs = NULL;
 	struct err last = {0};
 	long retry_after_ms = -1;
+	int64_t deadline_ms = first_deadline(c, req->deadline_ms);
 	int rc = -1;
 
 	if (resp->body.max == 0) {
@@ -332,12 +350,12 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 		err_clear(&last);
 		resp->status = 0;
 		again = attempt(c, req, hdrs, resp, &retry_after_ms, &last);
-		if (again <= 0 || n >= c->opts.max_retries) {
+		if (again <= 0 || req->once || n >= c->opts.max_retries) {
 			rc = again < 0 || resp->status == 0 ? -1 : 0;
 			break;
 		}
 		long delay = httpc_backoff_ms(&c->opts, n + 1, retry_after_ms);
-		if (req->deadline_ms != 0 && httpc_now_ms() + delay > req->deadline_ms) {
+		if (deadline_ms != 0 && httpc_now_ms() + delay >= deadline_ms) {
 			rc = resp->status == 0 ? -1 : 0;
 			break;
 		}
@@ -362,6 +380,8 @@ struct stream_ctx {
 	httpc_header_fn on_header;
 	httpc_body_fn on_body;
 	void *ctx;
+	int allow_loopback;
+	int refused; /* an address was refused at connect time */
 };
 
 static size_t stream_header(char *line, size_t size, size_t n, void *ud) {
@@ -376,9 +396,23 @@ static size_t stream_body(char *data, size_t size, size_t n, void *ud) {
 	return s->on_body(s->ctx, data, size * n) < 0 ? 0 : size * n;
 }
 
+// Called with each address curl is about to connect to, after its own resolution: a name on
+// the allow-list that resolves to an internal address goes no further.
+static curl_socket_t guarded_socket(void *ud, curlsocktype purpose, struct curl_sockaddr *a) {
+	struct stream_ctx *s = ud;
+
+	if (purpose != CURLSOCKTYPE_IPCXN ||
+	    !netaddr_public(&a->addr, (socklen_t)a->addrlen, s->allow_loopback)) {
+		s->refused = 1;
+		return CURL_SOCKET_BAD;
+	}
+	return socket(a->family, a->socktype, a->protocol);
+}
+
 long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
-		  httpc_header_fn on_header, httpc_body_fn on_body, void *ctx, struct err *err) {
-	struct stream_ctx s = {on_header, on_body, ctx};
+		  const struct httpc_stream_opts *opts, httpc_header_fn on_header,
+		  httpc_body_fn on_body, void *ctx, struct err *err) {
+	struct stream_ctx s = {on_header, on_body, ctx, opts->allow_loopback, 0};
 	struct curl_slist *hdrs = NULL;
 	long status = -1;
 	CURLcode rc;
@@ -391,6 +425,10 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 	// a recording may take longer than an API answer, but a stalled one must still end
 	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_LIMIT, 1024L);
 	curl_easy_setopt(c->easy, CURLOPT_LOW_SPEED_TIME, c->opts.timeout_ms / 1000 + 1);
+	curl_easy_setopt(c->easy, CURLOPT_TIMEOUT_MS, opts->total_timeout_ms);
+	curl_easy_setopt(c->easy, CURLOPT_PROXY, ""); // an environment proxy would hide the address
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETFUNCTION, guarded_socket);
+	curl_easy_setopt(c->easy, CURLOPT_OPENSOCKETDATA, &s);
 	curl_easy_setopt(c->easy, CURLOPT_ACCEPT_ENCODING, NULL);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERFUNCTION, stream_header);
 	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &s);
@@ -401,6 +439,9 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
 		count_status(status);
+	} else if (s.refused && rc == CURLE_COULDNT_CONNECT) {
+		err_set(err, 502, "recording_address_not_allowed",
+			"the recording is stored at an address this server may not fetch");
 	} else if (rc == CURLE_OPERATION_TIMEDOUT) {
 		err_set(err, 504, "upstream_timeout", "provider did not answer in time");
 	} else {
@@ -439,7 +480,7 @@ static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
 	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, c->opts.connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, c->opts.timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, attempt_timeout_ms(c));
 	curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "callbridge/0.1");
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
@@ -528,6 +569,7 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 	size_t npending = n;
 	int answered = 0;
 
+	deadline_ms = first_deadline(c, deadline_ms);
 	start_curl(c);
 	multi = curl_multi_init();
 
@@ -548,7 +590,7 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 			break;
 		}
 		long delay = httpc_backoff_ms(&c->opts, round + 1, retry_after_ms);
-		if (deadline_ms != 0 && httpc_now_ms() + delay > deadline_ms) {
+		if (deadline_ms != 0 && httpc_now_ms() + delay >= deadline_ms) {
 			break;
 		}
 		metrics_add(METRICS_PROVIDER_RETRIES, npending);

@@ -32,6 +32,8 @@ struct httpc_request {
 	const char *body;	    /* may be NULL */
 	size_t body_len;
 	int64_t deadline_ms; /* monotonic ms after which no retry starts; 0 = none */
+	int once;	     /* never retried: a request the server may have acted on even when
+			      * we saw no answer (an OAuth token POST rotates the refresh token) */
 };
 
 struct httpc_response {
@@ -45,6 +47,12 @@ struct httpc_response {
 struct httpc *httpc_create(const struct httpc_options *opts);
 void httpc_destroy(struct httpc *c);
 
+/* The deadline of the request being served (monotonic ms, 0 = none; app.c sets it around each
+ * request): httpc_do and httpc_get_batch start no attempt or retry past it and cut each
+ * attempt's timeout to what is left, whatever deadline their caller passed. It sits below
+ * nginx's read timeout, so no provider request outlives the answer nginx already gave. */
+void httpc_set_deadline(struct httpc *c, int64_t deadline_ms);
+
 /* Performs req, retrying as described above. Returns 0 with resp filled for any final HTTP
  * answer (the caller judges its status), or -1: 504 "upstream_timeout" after timeouts,
  * 502 "upstream_unreachable" / "upstream_too_large" / "upstream_bad_url". resp must be
@@ -54,11 +62,18 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 void httpc_response_finish(struct httpc_response *resp);
 
 /* Streams one GET (no retry: bytes may already be out) to the callbacks; the header callback
- * gets each raw header line; returns the HTTP status or -1 with err set. */
+ * gets each raw header line; returns the HTTP status or -1 with err set. The URL comes from a
+ * provider's data, so the connection is guarded: no proxy, and only public addresses
+ * (netaddr_public) are connected to, else 502 "recording_address_not_allowed". */
 typedef int (*httpc_header_fn)(void *ctx, const char *line, size_t len);
 typedef int (*httpc_body_fn)(void *ctx, const char *data, size_t len);
+struct httpc_stream_opts {
+	int allow_loopback;    /* loopback addresses pass too (a provider base URL is local) */
+	long total_timeout_ms; /* the whole transfer, however fast the bytes come; 0 = none */
+};
 long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
-		  httpc_header_fn on_header, httpc_body_fn on_body, void *ctx, struct err *err);
+		  const struct httpc_stream_opts *opts, httpc_header_fn on_header,
+		  httpc_body_fn on_body, void *ctx, struct err *err);
 
 /* Several GETs at once over curl multi (the sync's per-call detail fetches): at most
  * concurrency in flight, each retried like httpc_do in rounds (the round waits for the longest

@@ -15,20 +15,25 @@
 
 // An ignored delivery keeps its size and SHA-256 but not its body: transcript_updated comes on
 // every turn with the whole call. Placeholders: event, call id, agent, user, status, body, body,
-// status, body, signature timestamp, status, status.
+// status, body, signature timestamp, status, status, body. A body is stored once (issue 16,
+// migration 0040): a replay of the same signed bytes conflicts on delivery_sha256 and adds
+// neither an inbox nor an audit row.
 // clang-format off
 #define INBOX_INSERT                                                                           \
 	"INSERT INTO webhook_inbox (provider, event, call_id, provider_agent_id, user_id, body,"  \
-	" body_bytes, body_sha256, signature_ts, status, applied_at) VALUES ('retell', $%d, $%d," \
+	" body_bytes, body_sha256, signature_ts, status, applied_at, delivery_sha256)"          \
+	" VALUES ('retell', $%d, $%d,"                                                           \
 	" $%d, $%d::uuid, CASE WHEN $%d::text = 'ignored' THEN NULL ELSE $%d::text END,"          \
 	" octet_length($%d::text), CASE WHEN $%d::text = 'ignored'"                               \
 	" THEN encode(sha256(convert_to($%d::text, 'UTF8')), 'hex') END, $%d::bigint, $%d,"       \
-	" CASE WHEN $%d = 'applied' THEN now() END)"
+	" CASE WHEN $%d = 'applied' THEN now() END, sha256(convert_to($%d::text, 'UTF8')))"     \
+	" ON CONFLICT (provider, delivery_sha256) DO NOTHING RETURNING 1"
 // clang-format on
 // clang-format off
 #define AUDIT_INSERT                                                                           \
 	"INSERT INTO key_usage_audit (user_id, service, actor_kind, purpose, function_name,"    \
-	" request_id) VALUES ($%d::uuid, 'retell', 'provider', 'verify webhook signature', $%d, $%d)"
+	" request_id) SELECT $%d::uuid, 'retell', 'provider', 'verify webhook signature', $%d, $%d" \
+	" WHERE EXISTS (SELECT 1 FROM inbox)"
 // clang-format on
 
 static const char *const outcome_names[] = {"applied", "unassigned", "ignored"};
@@ -46,11 +51,11 @@ static void build_sql(void) {
 		 "WITH up AS (%s), inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
 		 " SELECT inserted, unbilled FROM up",
 		 calls_upsert_retell_sql, n + 1, n + 2, n + 3, n + 4, n + 7, n + 5, n + 5, n + 7,
-		 n + 5, n + 6, n + 7, n + 7, n + 4, n + 8, n + 9);
+		 n + 5, n + 6, n + 7, n + 7, n + 5, n + 4, n + 8, n + 9);
 	snprintf(record_sql_text, sizeof(record_sql_text),
 		 "WITH inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
 		 " SELECT 1",
-		 1, 2, 3, 4, 7, 5, 5, 7, 5, 6, 7, 7, 4, 8, 9);
+		 1, 2, 3, 4, 7, 5, 5, 7, 5, 6, 7, 7, 5, 4, 8, 9);
 }
 
 const char *inbox_apply_sql(void) {

@@ -47,7 +47,7 @@ int playback_is_link(const struct http_request *req) {
 	return http_query(req, "sig") != NULL;
 }
 
-int playback_caller(const struct app *app, struct http_request *req, const char *call_id,
+int playback_caller(struct app *app, struct http_request *req, const char *call_id,
 		    struct auth_caller *caller) {
 	const char *viewer = http_query(req, "viewer");
 	const char *kind = http_query(req, "kind");
@@ -72,5 +72,16 @@ int playback_caller(const struct app *app, struct http_request *req, const char 
 	}
 	caller->kind = kind[0] == 'c' ? AUTH_CLIENT : AUTH_ADMIN;
 	caller->user_id = kind[0] == 'c' || strcmp(viewer, "service") != 0 ? viewer : NULL;
+	if (caller->kind == AUTH_ADMIN && caller->user_id != NULL) {
+		// an admin's link is worth an admin's token only while they are still an admin
+		enum auth_kind now = AUTH_CLIENT;
+		if (auth_is_uuid(viewer) && auth_user_kind(app, req, viewer, &now) < 0) {
+			return -1;
+		}
+		if (now != AUTH_ADMIN) {
+			return err_set(&req->err, 401, "bad_link",
+				       "playback link no longer valid; ask for a new one");
+		}
+	}
 	return 0;
 }

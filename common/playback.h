@@ -22,8 +22,10 @@ const char *playback_link(const struct app *app, struct arena *arena, const char
 int playback_is_link(const struct http_request *req);
 
 /* The viewer a link was made for, from the request's query (viewer, kind, expires, sig) and
- * call_id: 401 "bad_link" when malformed, forged or expired. */
-int playback_caller(const struct app *app, struct http_request *req, const char *call_id,
+ * call_id: 401 "bad_link" when malformed, forged or expired, or an admin's link whose viewer
+ * is no longer an admin (profiles.role is read again). A link only plays: the caller refuses
+ * link=1 and redirect=1 with it. */
+int playback_caller(struct app *app, struct http_request *req, const char *call_id,
 		    struct auth_caller *caller) MUSTCHECK;
 
 #endif

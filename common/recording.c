@@ -1,6 +1,7 @@
 /* recording.c: the streaming recording proxy. */
 #include "common/recording.h"
 
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -16,10 +17,15 @@
 #define MAX_DISCARD	  (256 * 1024) /* an error body we read and drop before giving up */
 #define MAX_EXTRA_HEADERS 8
 
-// The upstream headers we pass on; everything else the provider sends stays here.
-enum { H_TYPE, H_LENGTH, H_RANGE, H_ACCEPT_RANGES, H_ETAG, H_LAST_MODIFIED, H_COUNT };
-static const char *const passed[H_COUNT] = {"Content-Type",  "Content-Length", "Content-Range",
-					    "Accept-Ranges", "ETag",	       "Last-Modified"};
+// The upstream headers we read; everything else the provider sends stays here. Its validators
+// (ETag, Last-Modified) stay too: they describe the provider's object, not our answer.
+enum { H_TYPE, H_LENGTH, H_RANGE, H_ACCEPT_RANGES, H_COUNT };
+static const char *const passed[H_COUNT] = {"Content-Type", "Content-Length", "Content-Range",
+					    "Accept-Ranges"};
+// The characters each value may hold: a value with any other (a bare CR would break the
+// answer's head) is dropped. The type is reduced instead (audio_type).
+static const char *const value_chars[H_COUNT] = {NULL, "0123456789", "bytes0123456789-/* ",
+						 "bytesnone"};
 
 struct transfer {
 	struct http_request *req;
@@ -29,6 +35,7 @@ struct transfer {
 	int headers_done;
 	int streaming;
 	int client_gone;
+	int not_audio;
 	size_t discarded;
 	const char *values[H_COUNT];
 };
@@ -42,19 +49,44 @@ int recording_range_ok(const char *value) {
 	return strspn(value + 6, "0123456789-, ") == len - 6 && strchr(value + 6, '-') != NULL;
 }
 
-static int is_audio(const char *type) {
-	static const char *const ok[] = {"audio/", "video/", "application/octet-stream",
-					 "binary/octet-stream", "application/ogg"};
+// The provider's Content-Type reduced to a lower-case type/subtype we allow (parameters
+// dropped), or NULL: audio/<token>, application/ogg, and octet-stream (what storage buckets
+// label audio uploaded without a type).
+static const char *audio_type(struct arena *arena, const char *value) {
+	static const char *const other[] = {"application/ogg", "application/octet-stream",
+					    "binary/octet-stream"};
+	static const char token[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789/.+-";
+	char type[64];
+	// type/subtype ends at the first character no token has: ';', a space, a bare CR...
+	size_t n = value != NULL ? strspn(value, token) : 0;
 
-	if (type == NULL) {
-		return 1; // no type: the client's player sniffs the format
+	if (n == 0 || n >= sizeof(type)) {
+		return NULL;
 	}
-	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
-		if (strncasecmp(type, ok[i], strlen(ok[i])) == 0) {
-			return 1;
+	for (size_t i = 0; i < n; i++) {
+		type[i] = (char)tolower((unsigned char)value[i]);
+	}
+	type[n] = '\0';
+	if (strncmp(type, "audio/", 6) == 0 && n > 6 && strchr(type + 6, '/') == NULL) {
+		return arena_strdup(arena, type);
+	}
+	for (size_t i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		if (strcmp(type, other[i]) == 0) {
+			return other[i];
 		}
 	}
-	return 0;
+	return NULL;
+}
+
+// 1 when each of the len bytes at v (not NUL-terminated: curl's header line) is in chars.
+static int only(const char *v, size_t len, const char *chars) {
+	for (size_t i = 0; i < len; i++) {
+		if (v[i] == '\0' || strchr(chars, v[i]) == NULL) {
+			return 0;
+		}
+	}
+	return 1;
 }
 
 static void capture(struct transfer *t, const char *line, size_t len) {
@@ -73,7 +105,12 @@ static void capture(struct transfer *t, const char *line, size_t len) {
 			while (end > v && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ')) {
 				end--;
 			}
-			t->values[i] = arena_strndup(t->req->arena, v, (size_t)(end - v));
+			size_t vlen = (size_t)(end - v);
+			if (value_chars[i] != NULL && !only(v, vlen, value_chars[i])) {
+				t->values[i] = NULL;
+				continue;
+			}
+			t->values[i] = arena_strndup(t->req->arena, v, vlen);
 		}
 	}
 }
@@ -81,14 +118,17 @@ static void capture(struct transfer *t, const char *line, size_t len) {
 // Headers complete: stream a good answer now, before any body byte arrives.
 static int begin(struct transfer *t) {
 	struct http_response *resp = t->resp;
+	const char *type = audio_type(t->req->arena, t->values[H_TYPE]);
 
 	t->headers_done = 1;
-	if (t->mode != RECORDING_STREAM || (t->status != 200 && t->status != 206) ||
-	    !is_audio(t->values[H_TYPE])) {
+	if (t->mode != RECORDING_STREAM || (t->status != 200 && t->status != 206)) {
 		return 0;
 	}
-	resp->content_type = t->values[H_TYPE] != NULL ? t->values[H_TYPE]
-						       : "application/octet-stream";
+	if (type == NULL) {
+		t->not_audio = 1; // an HTML page or no type at all is not relayed
+		return 0;
+	}
+	resp->content_type = type;
 	for (int i = H_LENGTH; i < H_COUNT; i++) {
 		if (t->values[i] != NULL) {
 			http_add_header(resp, passed[i], t->values[i]);
@@ -168,18 +208,23 @@ int recording_fetch(struct app *app, struct http_request *req, struct http_respo
 		    struct recording_result *out) {
 	struct transfer t = {.req = req, .resp = resp, .mode = mode};
 	struct err transport = {0};
+	struct hostlist_fetch fetch;
+	struct httpc_stream_opts opts = {0, app->cfg.recording_timeout_ms};
 	long rc;
 
 	memset(out, 0, sizeof(*out));
-	if (!hostlist_recording_url_allowed(&app->cfg, url)) {
+	if (hostlist_recording_url_check(&app->cfg, url, &fetch) < 0) {
 		char host[256] = "?";
 		(void)!hostlist_url_host(url, host, sizeof(host));
-		log_warn("refused to fetch a recording from host %s: not in RECORDING_HOSTS", host);
+		log_warn("refused to fetch a recording from %s: not https:443 to a RECORDING_HOSTS "
+			 "host, or userinfo",
+			 host);
 		return err_set(&req->err, 502, "recording_host_not_allowed",
 			       "the recording is stored at an address this server may not fetch");
 	}
-	rc = httpc_stream(app->httpc, url, request_headers(req, headers, mode), on_header, on_body,
-			  &t, &transport);
+	opts.allow_loopback = fetch.allow_loopback;
+	rc = httpc_stream(app->httpc, url, request_headers(req, headers, mode), &opts, on_header,
+			  on_body, &t, &transport);
 	out->status = t.headers_done ? t.status : 0;
 	out->streamed = t.streaming;
 	out->content_range = t.values[H_RANGE];
@@ -191,6 +236,11 @@ int recording_fetch(struct app *app, struct http_request *req, struct http_respo
 		log_warn("recording transfer broke after %zu bytes: %s", resp->streamed_bytes,
 			 transport.msg);
 		return 0; // headers are out: the client sees a short body
+	}
+	if (t.not_audio) {
+		log_warn("recording answer %ld is not audio: not relayed", t.status);
+		return err_set(&req->err, 502, "recording_not_audio",
+			       "the recording could not be fetched; retry later");
 	}
 	if (out->status == 0) {
 		return err_set(&req->err, transport.status != 0 ? transport.status : 502,

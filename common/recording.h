@@ -24,12 +24,15 @@ struct recording_result {
 
 /* Fetches url with the given extra request headers (NULL-terminated, may be NULL) plus the
  * client's Range and If-Range when well-formed. In RECORDING_STREAM mode a 200 or 206 audio
- * answer is streamed to resp with its Content-Type, Content-Length, Content-Range,
- * Accept-Ranges, ETag and Last-Modified, and nothing else of the provider's (no host, no
- * provider header); any other answer is not sent and its body is discarded. Returns 0 once an
- * upstream answer arrived (out->status says which, out->streamed whether it went out); -1 with
- * req->err set when the host is not allowed (502 "recording_host_not_allowed"), or the
- * transfer failed before an answer (502 / 504). */
+ * answer is streamed to resp with its Content-Type, Content-Length, Content-Range and
+ * Accept-Ranges when well-formed, the type reduced to an allowed audio type/subtype, and
+ * nothing else of the provider's (no host, no provider header, no ETag / Last-Modified); any
+ * other answer is not sent and its body is discarded. The whole transfer is bounded by
+ * RECORDING_TIMEOUT_MS. Returns 0 once an upstream answer arrived (out->status says which,
+ * out->streamed whether it went out); -1 with req->err set when the URL is not allowed
+ * (hostlist_recording_url_check, 502 "recording_host_not_allowed") or leads to an internal
+ * address (502 "recording_address_not_allowed"), a 200/206 that is not audio (502
+ * "recording_not_audio"), or the transfer failed before an answer (502 / 504). */
 int recording_fetch(struct app *app, struct http_request *req, struct http_response *resp,
 		    const char *url, const char *const *headers, enum recording_mode mode,
 		    struct recording_result *out) MUSTCHECK;

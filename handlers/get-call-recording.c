@@ -6,7 +6,8 @@
 //   storage answers 400/403/404) a fresh one is fetched from the provider, stored and served.
 //   Admins may add redirect=1 for a 302 to the provider's URL (Retell calls only: the other
 //   needs our token, so it is streamed).
-// link=1 answers a signed playback URL instead (common/playback.h), for <audio> elements.
+// link=1 answers a signed playback URL instead (common/playback.h), for <audio> elements. A
+// playback link only plays: with link=1 or redirect=1 it is refused (403 link_not_allowed).
 // The handler reads parse -> authorise -> act -> answer.
 #include <string.h>
 
@@ -207,6 +208,11 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	if (playback_is_link(req) ? playback_caller(app, req, p.call_id, &caller) < 0
 				  : auth_caller(app, req, &caller) < 0) {
 		return -1;
+	}
+	if (playback_is_link(req) && (p.want_link || p.want_redirect)) {
+		// a link is not a token: it cannot renew itself forever or reveal the provider URL
+		return http_fail(req, 403, "link_not_allowed",
+				 "a playback link only plays the recording");
 	}
 	if (p.call_id == NULL || p.call_id[0] == '\0') {
 		return http_fail(req, 400, "missing_field", "missing parameter: call_id");

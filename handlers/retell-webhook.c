@@ -46,8 +46,9 @@ static int path_user(struct http_request *req, const char **user_id) {
 	return 0;
 }
 
-// Tries the active Retell keys that could have signed this delivery: the path's user, else
-// every connected workspace, owners of the agent first. Each key is wiped after its try.
+// Tries the active Retell keys that could have signed this delivery: the path's user, else the
+// connected workspaces, owners of the agent first, at most CONNECTIONS_MAX_SIGNERS (the cost of
+// a forged delivery is bounded). Each key is wiped after its try.
 static int find_signer(struct app *app, struct http_request *req, const char *path_user_id,
 		       const char *agent_id, int64_t ts, const uint8_t digest[32],
 		       struct verified *out) {
@@ -77,6 +78,7 @@ static int find_signer(struct app *app, struct http_request *req, const char *pa
 			return 0;
 		}
 	}
+	log_info("signature matched none of the %d keys tried", rows.nrows);
 	return err_set(&req->err, 401, "bad_signature", "signature does not match");
 }
 

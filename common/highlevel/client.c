@@ -119,6 +119,11 @@ static int token_error(long status, struct json_object *root, enum grant grant, 
 		return err_set(err, 400, "invalid_code",
 			       "the authorization code was refused or has expired; start the connection again");
 	}
+	if (code == NULL || strcmp(code, "invalid_grant") != 0) {
+		// not a definite refusal of the refresh token: the connection stays as it is
+		return err_set(err, 502, "provider_error",
+			       "provider refused the token refresh (%ld); retry later", status);
+	}
 	return err_set(err, 422, "refresh_rejected",
 		       "the connected account's authorisation was revoked or has expired; authorise it again");
 }
@@ -144,7 +149,8 @@ static int token_request(struct app *app, struct arena *arena, enum grant grant,
 				    headers,
 				    body,
 				    strlen(body),
-				    httpc_now_ms() + TOKEN_DEADLINE_MS};
+				    httpc_now_ms() + TOKEN_DEADLINE_MS,
+				    1}; // never twice: the first may have rotated the refresh token
 	struct httpc_response resp = {0};
 	struct json_object *root = NULL;
 	struct err parse = {0};
@@ -208,7 +214,7 @@ static int get_page(struct app *app, struct arena *arena, const char *access_tok
 	const char **headers = highlevel_client_headers(arena, access_token,
 							HIGHLEVEL_VERSION_VOICE_AI,
 							"application/json");
-	struct httpc_request req = {"GET", url, headers, NULL, 0, deadline_ms};
+	struct httpc_request req = {"GET", url, headers, NULL, 0, deadline_ms, 0};
 	struct httpc_response resp = {0};
 	struct err inner = {0};
 	int64_t answered = page_size;

@@ -29,8 +29,8 @@ static int call_json(struct app *app, struct arena *arena, const char *method, c
 	char *auth = (char *)bearer(arena, api_key);
 	const char *headers[] = {auth, "Accept: application/json", "Content-Type: application/json",
 				 NULL};
-	struct httpc_request req = {method,	url, headers, body, body != NULL ? strlen(body) : 0,
-				    deadline_ms};
+	struct httpc_request req =
+		{method, url, headers, body, body != NULL ? strlen(body) : 0, deadline_ms, 0};
 	struct httpc_response resp = {0};
 	struct err bad = {0};
 	int rc = -1;

@@ -68,6 +68,7 @@ http {{
     proxy_temp_path {prefix}/tmp/proxy;
     uwsgi_temp_path {prefix}/tmp/uwsgi;
     scgi_temp_path {prefix}/tmp/scgi;
+    include {include.parent}/callbridge-limits.conf;
     server {{
         listen 127.0.0.1:{port};
         include {include};
@@ -88,6 +89,11 @@ def render_callbridge_conf(run_dir, conf_dir, server_read_timeout=None):
     shutil.copy(ROOT / "nginx" / "callbridge-fastcgi.conf", conf_dir / "callbridge-fastcgi.conf")
     shutil.copy(ROOT / "nginx" / "callbridge-monitoring-allow.conf.example",
                 conf_dir / "callbridge-monitoring-allow.conf")
+    # as deploy/stack renders them: 127.0.0.1 (these tests) unlimited and on the allow-list
+    limits = (ROOT / "nginx" / "callbridge-limits.conf").read_text()
+    (conf_dir / "callbridge-limits.conf").write_text(limits.replace("# @LIMIT_EXEMPT@", "127.0.0.1 1;"))
+    example = (ROOT / "nginx" / "callbridge-webhook-allow.conf.example").read_text()
+    (conf_dir / "callbridge-webhook-allow.conf").write_text("allow 127.0.0.1;\n" + example)
     cors = (ROOT / "nginx" / "callbridge-cors.conf").read_text().replace("@CORS_ORIGIN@", "*")
     (conf_dir / "callbridge-cors.conf").write_text(cors)
     return conf_dir / "callbridge.conf"
@@ -308,12 +314,15 @@ def test_webhook_takes_bodies_up_to_2_mib_and_others_64k(edge):
     assert_nginx_json(edge.post("sync-retell-calls", b"x" * 70_000), 413, "payload_too_large")
 
 
-def test_webhook_allow_list_is_off_until_its_file_is_installed(edge):
+def test_webhook_allow_list_is_on_by_default(edge):
+    """The allow file is required (nginx -t fails without it) and the example lets only
+    Retell's sender in; "allow all;" turns the list off."""
     allow = edge.conf_dir / "callbridge-webhook-allow.conf"
+    rendered = allow.read_text()
     example = (ROOT / "nginx" / "callbridge-webhook-allow.conf.example").read_text()
     assert "allow 100.20.5.228;" in example and "deny all;" in example
     webhook = f"retell-webhook/{uuid.uuid4()}"
-    assert edge.post(webhook, b"{}").status_code == 200
+    assert edge.post(webhook, b"{}").status_code == 200    # 127.0.0.1 is on the rendered list
     try:
         allow.write_text(example)
         edge.reload()
@@ -321,45 +330,43 @@ def test_webhook_allow_list_is_off_until_its_file_is_installed(edge):
         assert_nginx_json(edge.post("retell-webhook", b"{}"), 403, "forbidden")
         assert_nginx_json(edge.post(webhook, b"{}"), 403, "forbidden")
         assert edge.get("health").status_code == 200    # only the webhook is restricted
-        # an address on the list gets through
-        allow.write_text("allow 127.0.0.1;\ndeny all;\n")
+        allow.write_text("allow all;\n")
         edge.reload()
         assert wait_until(lambda: edge.post("retell-webhook", b"{}").status_code == 200)
+        allow.unlink()
+        assert edge.nginx("-t").returncode != 0, "the allow-list file is optional"
     finally:
-        allow.unlink(missing_ok=True)
+        allow.write_text(rendered)
         edge.reload()
     assert wait_until(lambda: edge.post(webhook, b"{}").status_code == 200)
 
 
-def test_recording_is_streamed_unbuffered_with_range_passed_through(edge):
-    release = threading.Event()
+def test_recording_is_buffered_with_range_passed_through(edge):
+    """nginx takes the whole answer from the handler before the client reads a byte (a slow
+    reader holds nginx's buffers, not a worker), and Range / 206 pass through."""
+    done = threading.Event()
     seen = {}
 
     def recording(params, body):
         seen["range"] = params.get("HTTP_RANGE")
         yield (b"Status: 206 Partial Content\r\nContent-Type: audio/wav\r\n"
-               b"Content-Range: bytes 0-1999/8000\r\nContent-Length: 2000\r\n"
-               b"Access-Control-Allow-Origin: *\r\n\r\n" + b"A" * 1000)
-        release.wait(10)
-        yield b"B" * 1000
+               b"Content-Range: bytes 0-16777215/33554432\r\nContent-Length: 16777216\r\n"
+               b"Access-Control-Allow-Origin: *\r\n\r\n")
+        for _ in range(256):
+            yield b"A" * 65536
+        done.set()
 
     edge.serve("get-call-recording", recording)
-    failsafe = threading.Timer(8, release.set)
-    failsafe.start()
     try:
-        r = edge.get("get-call-recording?call_id=1", headers={"Range": "bytes=0-1999"}, stream=True)
-        first = r.raw.read(1000)
-        # the first half reached the browser while the handler was still holding the second
-        assert not release.is_set(), "nginx held the audio back (buffering)"
-        release.set()
-        rest = r.raw.read()
+        r = edge.get("get-call-recording?call_id=1", headers={"Range": "bytes=0-16777215"}, stream=True)
+        # 16 MiB, more than the sockets in between hold: the handler finished without a read
+        assert done.wait(10), "nginx did not buffer the recording"
+        data = r.raw.read()
     finally:
-        release.set()
-        failsafe.cancel()
         edge.serve("get-call-recording", echo_handler("get-call-recording"))
-    assert r.status_code == 206 and r.headers["Content-Range"] == "bytes 0-1999/8000"
-    assert first == b"A" * 1000 and rest == b"B" * 1000
-    assert seen["range"] == "bytes=0-1999"
+    assert r.status_code == 206 and r.headers["Content-Range"] == "bytes 0-16777215/33554432"
+    assert data == b"A" * 16777216
+    assert seen["range"] == "bytes=0-16777215"
 
 
 def test_timeouts_per_location():
@@ -367,7 +374,8 @@ def test_timeouts_per_location():
     for fn in SYNC_FUNCTIONS:
         assert "fastcgi_read_timeout 600s;" in location_block(text, fn)
     rec = location_block(text, "get-call-recording")
-    assert "fastcgi_read_timeout 120s;" in rec and "fastcgi_buffering off;" in rec
+    assert "fastcgi_read_timeout 120s;" in rec and "fastcgi_buffering on;" in rec
+    assert "fastcgi_max_temp_file_size 256m;" in rec and "limit_conn callbridge_streams 4;" in rec
     # live: a slow handler gets nginx's JSON 504; a sync location outlasts the server default
     e = Edge(server_read_timeout="1s").start()
     try:

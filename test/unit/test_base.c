@@ -127,6 +127,8 @@ static void test_backoff(void) {
 	CHECK(!httpc_url_allowed("http://api.retellai.com/x"));
 	CHECK(!httpc_url_allowed("file:///etc/passwd"));
 	CHECK(!httpc_url_allowed("http://127.0.0.1.evil.com/x"));
+	CHECK(!httpc_url_allowed("http://localhost:@evil.example/x")); // userinfo, not the host
+	CHECK(!httpc_url_allowed("http://127.0.0.1:@evil.example/x"));
 }
 
 static void test_log_level(void) {

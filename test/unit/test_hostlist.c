@@ -1,7 +1,17 @@
 // test_hostlist.c: the recording proxy's host allow-list (no SSRF through stored URLs) and the
 // Range values it forwards.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
 #include "common/config.h"
 #include "common/hostlist.h"
+#include "common/httpc.h"
+#include "common/netaddr.h"
 #include "common/recording.h"
 #include "test/unit/check.h"
 
@@ -61,6 +71,26 @@ static void test_url_host(void) {
 				host, 16) < 0);
 }
 
+static int recording_ok(const struct config *cfg, const char *url) {
+	struct hostlist_fetch fetch;
+
+	return hostlist_recording_url_check(cfg, url, &fetch) == 0;
+}
+
+static int addr4_ok(const char *text, int allow_loopback) {
+	struct sockaddr_in a = {.sin_family = AF_INET};
+
+	CHECK(inet_pton(AF_INET, text, &a.sin_addr) == 1);
+	return netaddr_public((struct sockaddr *)&a, sizeof(a), allow_loopback);
+}
+
+static int addr6_ok(const char *text, int allow_loopback) {
+	struct sockaddr_in6 a = {.sin6_family = AF_INET6};
+
+	CHECK(inet_pton(AF_INET6, text, &a.sin6_addr) == 1);
+	return netaddr_public((struct sockaddr *)&a, sizeof(a), allow_loopback);
+}
+
 static void test_url_allowed(void) {
 	const char *list = "*.retellai.com,127.0.0.1";
 	struct config cfg = {.recording_hosts = "*.cloudfront.net",
@@ -75,14 +105,101 @@ static void test_url_allowed(void) {
 	CHECK(!hostlist_url_allowed(list, "http://127.0.0.1%00.x/a.wav"));
 	CHECK(!hostlist_url_allowed(list, "https://x.retellai.com.evil.example/rec.wav"));
 	CHECK(!hostlist_url_allowed(list, "http://169.254.169.254/latest/meta-data/"));
-	CHECK(hostlist_recording_url_allowed(&cfg, "https://d1.cloudfront.net/a.wav"));
-	CHECK(hostlist_recording_url_allowed(&cfg, "http://127.0.0.1:5555/a.wav")); // base URL host
-	CHECK(hostlist_recording_url_allowed(&cfg,
-					     "https://services.leadconnectorhq.com/conversations/messages/m/locations/l/recording"));
-	CHECK(!hostlist_recording_url_allowed(&cfg, "https://leadconnectorhq.com.evil.example/x"));
-	CHECK(!hostlist_recording_url_allowed(&cfg, "http://10.0.0.5/a.wav"));
+	CHECK(recording_ok(&cfg, "https://d1.cloudfront.net/a.wav"));
+	CHECK(recording_ok(&cfg, "https://d1.cloudfront.net:443/a.wav"));
+	CHECK(recording_ok(&cfg, "http://127.0.0.1:4010/a.wav")); // the base URL's origin
+	CHECK(recording_ok(&cfg,
+			   "https://services.leadconnectorhq.com/conversations/messages/m/locations/l/recording"));
+	CHECK(!recording_ok(&cfg, "https://leadconnectorhq.com.evil.example/x"));
+	CHECK(!recording_ok(&cfg, "http://10.0.0.5/a.wav"));
+	// issue 16, finding 4: the scheme, the port and userinfo, on the parsed URL
+	CHECK(!recording_ok(&cfg, "http://d1.cloudfront.net/a.wav"));	    // plain http
+	CHECK(!recording_ok(&cfg, "https://d1.cloudfront.net:6379/a.wav")); // another port
+	CHECK(!recording_ok(&cfg, "http://127.0.0.1:5555/a.wav"));	    // base host, other port
+	CHECK(!recording_ok(&cfg, "https://127.0.0.1:4010/a.wav")); // base port, other scheme
+	CHECK(!recording_ok(&cfg, "http://localhost:@d1.cloudfront.net/a.wav"));
+	CHECK(!recording_ok(&cfg, "https://user@d1.cloudfront.net/a.wav"));
+	CHECK(!recording_ok(&cfg, "https://:pw@d1.cloudfront.net/a.wav"));
+	CHECK(!recording_ok(&cfg, "http://x@127.0.0.1:4010/a.wav"));
+	CHECK(!recording_ok(&cfg, "ftp://d1.cloudfront.net/a.wav"));
+	struct hostlist_fetch fetch;
+	CHECK(hostlist_recording_url_check(&cfg, "https://d1.cloudfront.net/a.wav", &fetch) == 0 &&
+	      fetch.allow_loopback); // a base URL is on loopback
 	cfg.retell_base_url = NULL;
-	CHECK(!hostlist_recording_url_allowed(&cfg, "http://127.0.0.1:5555/a.wav"));
+	CHECK(!recording_ok(&cfg, "http://127.0.0.1:4010/a.wav"));
+	CHECK(hostlist_recording_url_check(&cfg, "https://d1.cloudfront.net/a.wav", &fetch) == 0 &&
+	      !fetch.allow_loopback);
+}
+
+static void test_addresses(void) {
+	CHECK(addr4_ok("52.10.1.2", 0));
+	CHECK(addr4_ok("100.20.5.228", 0));
+	CHECK(!addr4_ok("10.1.2.3", 0));
+	CHECK(!addr4_ok("172.16.0.1", 0));
+	CHECK(!addr4_ok("172.31.255.255", 0));
+	CHECK(addr4_ok("172.32.0.1", 0));
+	CHECK(!addr4_ok("192.168.1.1", 0));
+	CHECK(!addr4_ok("169.254.169.254", 1)); // metadata service, even with loopback allowed
+	CHECK(!addr4_ok("100.64.0.1", 0));
+	CHECK(!addr4_ok("0.0.0.0", 0));
+	CHECK(!addr4_ok("224.0.0.1", 0));
+	CHECK(!addr4_ok("255.255.255.255", 0));
+	CHECK(!addr4_ok("127.0.0.1", 0));
+	CHECK(addr4_ok("127.0.0.1", 1));
+	CHECK(addr6_ok("2600:1f14::1", 0));
+	CHECK(!addr6_ok("::1", 0));
+	CHECK(addr6_ok("::1", 1));
+	CHECK(!addr6_ok("::", 1));
+	CHECK(!addr6_ok("fd00::1", 0));
+	CHECK(!addr6_ok("fe80::1", 0));
+	CHECK(!addr6_ok("ff02::1", 0));
+	CHECK(!addr6_ok("::ffff:10.0.0.1", 0));
+	CHECK(!addr6_ok("::ffff:169.254.169.254", 1));
+	CHECK(addr6_ok("::ffff:52.10.1.2", 0));
+	CHECK(!addr6_ok("64:ff9b::a00:1", 0));
+	CHECK(!netaddr_public(NULL, 0, 1));
+}
+
+static int on_line(void *ctx, const char *line, size_t len) {
+	(void)ctx, (void)line, (void)len;
+	return 0;
+}
+
+// A loopback listener: with allow_loopback 0 curl must not even connect (nothing waits in its
+// backlog); with 1, a forked child answers and the status comes back.
+static void test_connect_guard(void) {
+	struct httpc_options o = {2000, 1000, 1 << 20, 0, 1, 1};
+	struct httpc *c = httpc_create(&o);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t len = sizeof(a);
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct err err = {0};
+	char url[64];
+
+	CHECK(fd >= 0 && bind(fd, (struct sockaddr *)&a, sizeof(a)) == 0 && listen(fd, 4) == 0 &&
+	      getsockname(fd, (struct sockaddr *)&a, &len) == 0);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/a.wav", ntohs(a.sin_port));
+	struct httpc_stream_opts guarded = {0, 5000};
+	CHECK(httpc_stream(c, url, NULL, &guarded, on_line, on_line, NULL, &err) == -1);
+	CHECK_STR_EQ(err.code, "recording_address_not_allowed");
+	struct pollfd p = {fd, POLLIN, 0};
+	CHECK(poll(&p, 1, 100) == 0); // no connection was made
+
+	pid_t child = fork();
+	if (child == 0) {
+		int conn = accept(fd, NULL, NULL);
+		char buf[4096];
+		static const char answer[] = "HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n";
+		(void)!read(conn, buf, sizeof(buf));
+		(void)!write(conn, answer, sizeof(answer) - 1);
+		_exit(0);
+	}
+	struct httpc_stream_opts local = {1, 5000};
+	err_clear(&err);
+	CHECK(httpc_stream(c, url, NULL, &local, on_line, on_line, NULL, &err) == 200);
+	waitpid(child, NULL, 0);
+	close(fd);
+	httpc_destroy(c);
 }
 
 static void test_range(void) {
@@ -108,6 +225,8 @@ int main(void) {
 	test_match();
 	test_url_host();
 	test_url_allowed();
+	test_addresses();
+	test_connect_guard();
 	test_range();
 	return check_summary();
 }

@@ -455,6 +455,8 @@ class FakeProvider:
         self.retell_agents: dict[str, list[dict]] = {}
         self.expired_recordings: set[str] = set()
         self.recording_size = RECORDING_SIZE
+        # call_id -> headers laid over a recording answer (a value of None removes the header)
+        self.recording_headers: dict[str, dict] = {}
         # HighLevel.
         self.hl_client_id = "fake-hl-client-id"
         self.hl_client_secret = "fake-hl-client-secret"
@@ -869,7 +871,13 @@ class FakeProvider:
             xml = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n" \
                   b"<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
             return Response(403, xml, {"Content-Type": "application/xml"})
-        return binary_response(self.recording_bytes(call_id), "audio/wav", req["headers"].get("range"))
+        resp = binary_response(self.recording_bytes(call_id), "audio/wav", req["headers"].get("range"))
+        for name, value in self.recording_headers.get(call_id, {}).items():
+            if value is None:
+                resp.headers.pop(name, None)
+            else:
+                resp.headers[name] = value
+        return resp
 
     # ------------------------------------------------------------ HighLevel state helpers
 
