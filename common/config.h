@@ -11,6 +11,7 @@ struct config {
 	const char *jwt_secret;
 	const char *jwt_jwks_file;
 	const char *jwt_audience;
+	const char *supabase_secret_keys;
 	const char *secrets_keys;
 	const char *retell_base_url;
 	const char *highlevel_base_url;
@@ -35,7 +36,9 @@ struct config {
 };
 
 /* Fills cfg from the environment (values are borrowed from environ, valid for the process).
- * Every problem is listed in err->msg, not only the first. */
+ * Every problem is listed in err->msg, not only the first; placeholder and weak secrets are
+ * problems (the example file's values, a JWT_SECRET under 32 bytes, a sealing key of one
+ * repeated byte), so neither --check-config nor a function starts with them. */
 int config_load(struct config *cfg, struct err *err) MUSTCHECK;
 
 /* Prints NAME=value lines, secrets shown as "(set)" / "(unset)". */
