@@ -1,7 +1,7 @@
 /* sync: the provider-independent part of a call sync: which users to sync (claimed through
- * PostgreSQL advisory locks so several workers on several hosts never sync a user twice at
- * once), the sync_runs row, the per-page cursor, and the HTTP and command-line entry points.
- * A provider supplies only sync_user. */
+ * PostgreSQL transaction-scoped advisory locks so several workers on several hosts never sync
+ * a user twice at once, also behind a pooler in transaction mode), the sync_runs row, the per-page
+ * cursor, and the HTTP and command-line entry points. A provider supplies only sync_user. */
 #ifndef COMMON_SYNC_H
 #define COMMON_SYNC_H
 

@@ -21,9 +21,11 @@ BEGIN
 END
 $$;
 
+-- (pg_temp: gone with the session, and dropped at the end, since behind a pooler the session
+-- outlives this migration.)
 -- A unique index on exactly these columns, unless the table already has one (any name,
 -- constraint or index, not partial): what ON CONFLICT (cols) needs.
-CREATE PROCEDURE pg_temp.ensure_unique(tbl regclass, cols text[], idx text)
+CREATE OR REPLACE PROCEDURE pg_temp.ensure_unique(tbl regclass, cols text[], idx text)
 LANGUAGE plpgsql AS $$
 BEGIN
     IF NOT EXISTS (
@@ -41,7 +43,7 @@ END
 $$;
 
 -- An id default for inserts that leave id out, unless the column has one already.
-CREATE PROCEDURE pg_temp.ensure_uuid_default(tbl regclass)
+CREATE OR REPLACE PROCEDURE pg_temp.ensure_uuid_default(tbl regclass)
 LANGUAGE plpgsql AS $$
 BEGIN
     IF (SELECT atthasdef FROM pg_attribute WHERE attrelid = tbl AND attname = 'id') = false THEN
@@ -175,3 +177,6 @@ ALTER TABLE billing_accounts
     ADD COLUMN IF NOT EXISTS created_at timestamptz NOT NULL DEFAULT now(),
     ADD COLUMN IF NOT EXISTS updated_at timestamptz NOT NULL DEFAULT now();
 CALL pg_temp.ensure_unique('billing_accounts', '{user_id}', 'billing_accounts_user_id_key');
+
+DROP PROCEDURE pg_temp.ensure_unique(regclass, text[], text);
+DROP PROCEDURE pg_temp.ensure_uuid_default(regclass);

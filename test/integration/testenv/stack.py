@@ -92,6 +92,9 @@ class Stack:
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" + str(self.var / "log" / "ubsan"),
         })
         self.env.update(supabase_keys_env(self.var))
+        if os.environ.get("TEST_PGBOUNCER"):
+            # the functions and the syncs reach PostgreSQL through PgBouncer (transaction mode)
+            self.env["STACK_PGBOUNCER_PORT"] = str(free_port())
         self.env.update(extra_env or {})
         self.base_url = f"http://127.0.0.1:{self.port}/functions/v1"
         self._conn = None
@@ -138,7 +141,8 @@ class Stack:
     # database -----------------------------------------------------------------------------
     def conn(self):
         if self._conn is None or self._conn.closed:
-            self._conn = psycopg2.connect(self.database_url)
+            # the tests' own SQL goes straight to PostgreSQL, the functions' through a pooler
+            self._conn = psycopg2.connect(getattr(self, "direct_database_url", self.database_url))
             self._conn.autocommit = True
         return self._conn
 
