@@ -13,7 +13,7 @@ SQL = Path(__file__).resolve().parents[1] / "sql"
 
 
 def url_for(stack, name, user=None):
-    url = getattr(stack, "direct_database_url", stack.database_url).replace("/callbridge?", f"/{name}?")
+    url = stack.database_url.replace("/callbridge?", f"/{name}?")
     return url.replace("user=postgres", f"user={user}") if user else url
 
 

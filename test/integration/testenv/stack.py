@@ -113,6 +113,10 @@ class Stack:
             key, _, value = line.removeprefix("export ").partition("=")
             self.env.setdefault("STACK_" + key, value.strip("'"))
             setattr(self, key.lower(), value.strip("'"))
+        # the functions (and the syncs' command line) reach PostgreSQL through a pooler when
+        # there is one; the tests' own SQL and databases go straight to it (database_url)
+        self.functions_database_url = self.database_url
+        self.database_url = getattr(self, "direct_database_url", self.database_url)
         return self
 
     def down(self, keep=False):
@@ -125,7 +129,7 @@ class Stack:
     def cli_env(self, **extra):
         """The environment a function's command-line mode needs (what the handlers get)."""
         env = dict(self.env)
-        env.update({"DATABASE_URL": self.database_url, "JWT_SECRET": self.jwt_secret,
+        env.update({"DATABASE_URL": self.functions_database_url, "JWT_SECRET": self.jwt_secret,
                     "SECRETS_KEYS": self.secrets_keys})
         env.update({k: str(v) for k, v in extra.items()})
         return env
@@ -141,8 +145,7 @@ class Stack:
     # database -----------------------------------------------------------------------------
     def conn(self):
         if self._conn is None or self._conn.closed:
-            # the tests' own SQL goes straight to PostgreSQL, the functions' through a pooler
-            self._conn = psycopg2.connect(getattr(self, "direct_database_url", self.database_url))
+            self._conn = psycopg2.connect(self.database_url)
             self._conn.autocommit = True
         return self._conn
 
