@@ -233,6 +233,11 @@ done:
 	return rc;
 }
 
+void crypto_keyring_derive(const struct crypto_keyring *ring, const char *label,
+			   uint8_t out[CRYPTO_SHA256_LEN]) {
+	crypto_hmac_sha256(ring->keys[0], sizeof(ring->keys[0]), label, strlen(label), out);
+}
+
 void crypto_keyring_finish(struct crypto_keyring *ring) {
 	crypto_wipe(ring, sizeof(*ring));
 }

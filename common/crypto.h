@@ -25,6 +25,10 @@ struct crypto_keyring {
 /* Parses "id:base64key[,id:base64key...]" (32-byte keys, ids [A-Za-z0-9_-]{1,15}). */
 int crypto_keyring_parse(struct crypto_keyring *ring, const char *spec, struct err *err) MUSTCHECK;
 void crypto_keyring_finish(struct crypto_keyring *ring);
+/* A key for one purpose (label, e.g. "recording-link") derived from the ring's sealing key:
+ * HMAC-SHA256(sealing key, label). Wipe it with crypto_wipe after use. */
+void crypto_keyring_derive(const struct crypto_keyring *ring, const char *label,
+			   uint8_t out[CRYPTO_SHA256_LEN]);
 
 void crypto_hmac_sha256(const void *key, size_t key_len, const void *msg, size_t msg_len,
 			uint8_t out[CRYPTO_SHA256_LEN]);

@@ -499,6 +499,10 @@ static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct a
 	if (status == 0) {
 		status = dispatch(srv, &req, resp);
 	}
+	if (status == -1 && req.err.status != 0) {
+		// the one convention: a handler whose helper failed returns -1 with req->err set
+		status = req.err.status;
+	}
 	if (status < 100 || status > 599) {
 		log_error("handler returned status %d", status);
 		status = http_fail(&req, 500, "internal", "internal error");

@@ -37,8 +37,8 @@ struct http_response {
 	void *out; /* FCGX_Stream: private to http.c */
 };
 
-/* The function a handler implements: returns the HTTP status. On failure it returns
- * http_fail(...) or req->err.status after a callee set req->err. */
+/* The function a handler implements: returns the HTTP status of its answer, or -1 after a
+ * callee failed and set req->err (http_serve answers req->err.status then). */
 typedef int (*http_handler_fn)(void *ctx, struct http_request *req, struct http_response *resp);
 
 struct http_server {
@@ -75,7 +75,7 @@ int http_json_body(struct http_request *req, struct json_object **root) MUSTCHEC
 
 /* Sets req->err and returns the status, for a handler's own return statement only:
  * `return http_fail(req, 405, "method_not_allowed", ...)`. Helpers that fail return
- * err_set(&req->err, ...), which is -1. */
+ * err_set(&req->err, ...), which is -1, and the handler returns that -1 as it is. */
 int http_fail(struct http_request *req, int status, const char *code, const char *fmt, ...)
 	ATTRIB_PRINTF(4, 5);
 

@@ -10,7 +10,7 @@
 #include "common/arena.h"
 #include "common/db.h"
 #include "common/log.h"
-#include "common/retell.h"
+#include "common/retell/webhook.h"
 
 // clang-format off
 #define INBOX_INSERT                                                                          \
@@ -59,7 +59,8 @@ int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox
 	const char *params[CALLS_UPSERT_NPARAMS + 9];
 	const char **tail = params;
 	int nparams = 9;
-	struct db_rows rows;
+	struct err failed = {0};
+	struct db_rows rows = {0};
 
 	memset(result, 0, sizeof(*result));
 	*outcome = !d->has_call		    ? INBOX_IGNORED
@@ -79,13 +80,16 @@ int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox
 	tail[6] = outcome_names[*outcome];
 	tail[7] = app->name;
 	tail[8] = in->request_id;
-	if (*outcome != INBOX_APPLIED) {
-		return db_exec(app->db, arena, "inbox_record", record_sql(), nparams, params, NULL,
-			       err);
+	if ((*outcome != INBOX_APPLIED ? db_exec(app->db, arena, "inbox_record", record_sql(),
+						 nparams, params, NULL, &failed)
+				       : db_exec(app->db, arena, "inbox_apply", inbox_apply_sql(),
+						 nparams, params, &rows, &failed)) < 0) {
+		// a value the database refuses is bad input; anything else: the provider retries
+		return failed.status == 400 ? err_set(err, 400, failed.code, "%s", failed.msg)
+					    : err_set(err, 503, "db_unavailable", "%s", failed.msg);
 	}
-	if (db_exec(app->db, arena, "inbox_apply", inbox_apply_sql(), nparams, params, &rows, err) <
-	    0) {
-		return -1;
+	if (*outcome != INBOX_APPLIED) {
+		return 0;
 	}
 	result->inserted = rows.nrows == 1 && strcmp(db_get(&rows, 0, "inserted"), "t") == 0;
 	result->unbilled = rows.nrows == 1 && strcmp(db_get(&rows, 0, "unbilled"), "t") == 0;
@@ -97,12 +101,14 @@ static int apply_one(struct app *app, struct arena *arena, const char *id, const
 	struct retell_delivery d;
 	struct json_object *root = NULL;
 	struct calls_result result;
+	struct err stored = {0};
 	int rc = -1;
 	const char *params[] = {id};
 
-	if (retell_delivery_parse(body, strlen(body), arena, &d, &root, err) < 0) {
-		// it parsed when it arrived; only a changed parser could refuse it now
-		log_error("inbox %s no longer parses: %s", id, err->msg);
+	if (retell_delivery_parse(body, strlen(body), arena, &d, &root, &stored) < 0) {
+		// it parsed when it arrived; only a changed parser could refuse it now: our fault
+		log_error("inbox %s no longer parses: %s", id, stored.msg);
+		err_set(err, 500, "internal", "stored delivery %s no longer parses", id);
 		goto done;
 	}
 	if (calls_upsert_retell(app->db, arena, &d.rec, user_id, agent_uuid, &result, err) < 0 ||

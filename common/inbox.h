@@ -26,7 +26,8 @@ struct inbox_delivery {
 };
 
 /* Persists a verified delivery in one statement: the raw inbox row, the key-use audit row and,
- * for a call event of an assigned agent, the call upsert. outcome says which it was. */
+ * for a call event of an assigned agent, the call upsert. outcome says which it was. A value
+ * the database refuses is 400; any other failure 503 "db_unavailable" (the provider retries). */
 int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox_delivery *in,
 			enum inbox_outcome *outcome, struct calls_result *result,
 			struct err *err) MUSTCHECK;

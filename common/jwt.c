@@ -235,10 +235,12 @@ static int check_signature(const struct jwt_keys *keys, struct json_object *head
 	const char *alg = NULL;
 	const char *kid = NULL;
 	uint8_t mac[CRYPTO_SHA256_LEN];
+	struct err inner = {0};
 
-	if (jsonh_get_string(header, "alg", 1, &alg, err) < 0 ||
-	    jsonh_get_string(header, "kid", 0, &kid, err) < 0) {
-		return -1;
+	if (jsonh_get_string(header, "alg", 1, &alg, &inner) < 0 ||
+	    jsonh_get_string(header, "kid", 0, &kid, &inner) < 0) {
+		// a malformed header is an authentication failure like any other token fault
+		return err_set(err, 401, "invalid_token", "malformed header: %s", inner.msg);
 	}
 	if (strcmp(alg, "HS256") == 0 && keys->hs_secret != NULL) {
 		crypto_hmac_sha256(keys->hs_secret, strlen(keys->hs_secret), input, input_len, mac);
@@ -382,11 +384,6 @@ int jwt_verify(const struct jwt_keys *keys, struct arena *arena, const char *tok
 done:
 	json_object_put(header);
 	json_object_put(payload);
-	if (rc < 0 && err->status != 401) {
-		// every token failure is an authentication failure, whatever part was malformed
-		err->status = 401;
-		snprintf(err->code, sizeof(err->code), "invalid_token");
-	}
 	return rc;
 }
 

@@ -1,4 +1,4 @@
-/* secrets.c: api_keys sealing and the key usage audit. */
+/* secrets.c: api_keys value sealing and the key usage audit. */
 #include "common/secrets.h"
 
 #include <string.h>
@@ -53,27 +53,4 @@ int secrets_audit(struct app *app, struct arena *arena, const struct secrets_use
 		       "INSERT INTO key_usage_audit (user_id, service, actor_id, actor_kind, purpose,"
 		       " function_name, request_id) VALUES ($1::uuid, $2, $3::uuid, $4, $5, $6, $7)",
 		       7, params, NULL, err);
-}
-
-int secrets_load_access_token(struct app *app, struct arena *arena, const struct secrets_use *use,
-			      char **plaintext, struct err *err) {
-	const char *params[] = {use->user_id, use->service};
-	struct db_rows rows;
-
-	*plaintext = NULL;
-	if (db_exec(app->db, arena, "secrets_load_access_token",
-		    "SELECT access_token FROM api_keys WHERE user_id = $1::uuid AND service = $2"
-		    " AND is_active AND access_token IS NOT NULL",
-		    2, params, &rows, err) < 0) {
-		return -1;
-	}
-	if (rows.nrows == 0) {
-		return err_set(err, 404, "not_connected", "no active connection for this user");
-	}
-	if (secrets_audit(app, arena, use, err) < 0) {
-		return -1;
-	}
-	*plaintext = secrets_open(app, arena, use->user_id, use->service, "access_token",
-				  db_get(&rows, 0, "access_token"), err);
-	return *plaintext != NULL ? 0 : -1;
 }

@@ -1,5 +1,6 @@
 /* secrets: provider keys and OAuth tokens sealed at rest in api_keys (AES-256-GCM, bound to
- * their row and column), and the audit trail of every use. Plaintexts never reach a log. */
+ * their row and column), and the audit trail of every use. Plaintexts never reach a log. The
+ * api_keys statements themselves are in connections. */
 #ifndef COMMON_SECRETS_H
 #define COMMON_SECRETS_H
 
@@ -34,10 +35,5 @@ struct secrets_use {
 };
 int secrets_audit(struct app *app, struct arena *arena, const struct secrets_use *use,
 		  struct err *err) MUSTCHECK;
-
-/* Opens the active api_keys(use->user_id, use->service) access token and audits the use.
- * No active connection: 404 "not_connected". The plaintext is arena-owned; wipe it. */
-int secrets_load_access_token(struct app *app, struct arena *arena, const struct secrets_use *use,
-			      char **plaintext, struct err *err) MUSTCHECK;
 
 #endif

@@ -11,16 +11,12 @@
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
+#include "common/connections.h"
 #include "common/db.h"
 #include "common/httpc.h"
 #include "common/jsonh.h"
 #include "common/log.h"
 #include "common/whitelabel.h"
-
-// Advisory lock class per provider; the user id's hash is the object.
-static const char *lock_class(const struct sync_provider *p) {
-	return strcmp(p->name, "retell") == 0 ? "727101" : "727102";
-}
 
 int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms, struct err *err) {
 	const char *params[] = {
@@ -51,41 +47,19 @@ int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms, s
 	return 0;
 }
 
-int sync_load_agents(struct app *app, struct sync_run *run, struct sync_agents *out,
-		     struct err *err) {
-	// the id column is chosen from a fixed pair, never from input
-	int retell = strcmp(run->provider, "retell") == 0;
-	const char *params[] = {run->user_id};
-	struct db_rows rows;
-
-	if (db_exec(app->db, run->arena, retell ? "sync_agents_retell" : "sync_agents_highlevel",
-		    retell ? "SELECT a.retell_agent_id AS pid, a.id FROM user_agents ua"
-			     " JOIN agents a ON a.id = ua.agent_id"
-			     " WHERE ua.user_id = $1::uuid AND a.retell_agent_id IS NOT NULL ORDER BY 1"
-			   : "SELECT a.highlevel_agent_id AS pid, a.id FROM user_agents ua"
-			     " JOIN agents a ON a.id = ua.agent_id"
-			     " WHERE ua.user_id = $1::uuid AND a.highlevel_agent_id IS NOT NULL ORDER BY 1",
-		    1, params, &rows, err) < 0) {
-		return -1;
+int sync_call_failed(struct err *err, const struct err *why) {
+	if (why->status >= 400 && why->status < 500) {
+		return err_set(err, 502, "provider_bad_answer", "%s", why->msg);
 	}
-	out->count = rows.nrows;
-	out->provider_ids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
-	out->uuids = arena_alloc(run->arena, sizeof(char *) * (size_t)(rows.nrows + 1));
-	for (int r = 0; r < rows.nrows; r++) {
-		out->provider_ids[r] = arena_strdup(run->arena, db_get(&rows, r, "pid"));
-		out->uuids[r] = arena_strdup(run->arena, db_get(&rows, r, "id"));
-	}
-	out->provider_ids[rows.nrows] = NULL;
-	return 0;
+	return err_set(err, why->status != 0 ? why->status : 500, why->code, "%s", why->msg);
 }
 
-const char *sync_agent_uuid(const struct sync_agents *agents, const char *provider_id) {
-	for (int i = 0; i < agents->count; i++) {
-		if (strcmp(agents->provider_ids[i], provider_id) == 0) {
-			return agents->uuids[i];
-		}
+int sync_check_deadline(const struct sync_run *run, struct err *err) {
+	if (httpc_now_ms() > run->deadline_ms) {
+		return err_set(err, 504, "sync_budget_exhausted",
+			       "time budget used up; the next sync resumes from the last page stored");
 	}
-	return NULL;
+	return 0;
 }
 
 static const char *worker_name(struct arena *arena) {
@@ -178,17 +152,18 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 	if (start_run(app, arena, rq, &run, err) < 0) {
 		return -1;
 	}
+	run.run_arena = arena_create();
 	run.arena = arena_create();
-	rc = p->sync_user(app, &run, &failure);
-	if (rc < 0 && failure.status >= 400 && failure.status < 500 && failure.status != 404 &&
-	    failure.status != 422) {
-		// the caller's request was read before the run: a 4xx now means provider data we
-		// could not parse or store
-		failure.status = 502;
+	rc = agents_load_assigned(app->db, run.run_arena, user_id, p->agent_column, &run.agents,
+				  &failure);
+	// with no agent assigned, no call of the account is the user's to see: nothing to fetch
+	if (rc == 0 && run.agents.count > 0) {
+		rc = p->sync_user(app, &run, &failure);
 	}
 	db_rollback(app->db); // an unfinished page is dropped; its calls come again next time
 	finish_run(app, arena, &run, rc < 0 ? &failure : NULL);
 	arena_destroy(run.arena);
+	arena_destroy(run.run_arena);
 	if (rc < 0) {
 		log_warn("sync %s of user %s failed after %d pages: %s", p->name, user_id,
 			 run.pages, failure.msg);
@@ -215,7 +190,8 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 // 1 when claimed (lock taken, not yet synced this round), 0 when skipped.
 static int claim(struct db *locks, struct arena *arena, const struct sync_provider *p,
 		 const char *user_id, const char *round_start, struct err *err) {
-	const char *params[] = {lock_class(p), user_id, p->name, round_start};
+	const char *params[] = {arena_printf(arena, "%d", p->lock_class), user_id, p->name,
+				round_start};
 	struct db_rows rows;
 
 	if (db_begin(locks, err) < 0 ||
@@ -237,12 +213,7 @@ static int claim(struct db *locks, struct arena *arena, const struct sync_provid
 
 static int list_users(struct app *app, struct arena *arena, const struct sync_provider *p,
 		      const struct sync_request *rq, struct db_rows *users, struct err *err) {
-	const char *params[] = {p->name, rq->only_user};
-
-	if (db_exec(app->db, arena, "sync_users",
-		    "SELECT user_id, now()::text AS round_start FROM api_keys WHERE service = $1"
-		    " AND is_active AND ($2::uuid IS NULL OR user_id = $2::uuid) ORDER BY user_id",
-		    2, params, users, err) < 0) {
+	if (connections_active_users(app->db, arena, p->name, rq->only_user, users, err) < 0) {
 		return -1;
 	}
 	if (rq->only_user != NULL && users->nrows == 0) {
@@ -375,11 +346,11 @@ int sync_handle_http(struct app *app, struct http_request *req, struct http_resp
 		return http_fail(req, 405, "method_not_allowed", "use POST");
 	}
 	if (sync_request_from_http(app, req, &rq) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (sync_users(app, provider, &rq, &summary, &req->err) < 0) {
 		json_object_put(summary.users);
-		return req->err.status;
+		return -1;
 	}
 	status = http_respond_json(resp, 200,
 				   sync_summary_json(app, provider, &summary, rq.label_for_client));

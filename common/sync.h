@@ -1,12 +1,15 @@
 /* sync: the provider-independent part of a call sync: which users to sync (claimed through
  * PostgreSQL transaction-scoped advisory locks so several workers on several hosts never sync
- * a user twice at once, also behind a pooler in transaction mode), the sync_runs row, the per-page
- * cursor, and the HTTP and command-line entry points. A provider supplies only sync_user. */
+ * a user twice at once, also behind a pooler in transaction mode), the user's assigned
+ * agents, the run's and the page's memory, the sync_runs row, the per-page cursor, and the HTTP
+ * and command-line entry points. A provider supplies a table (struct sync_provider: its name,
+ * lock class, agent column) and sync_user. */
 #ifndef COMMON_SYNC_H
 #define COMMON_SYNC_H
 
 #include <stdint.h>
 
+#include "common/agents.h"
 #include "common/err.h"
 
 struct app;
@@ -18,8 +21,9 @@ struct json_object;
 
 enum sync_trigger { SYNC_SCHEDULE, SYNC_MANUAL, SYNC_CLI };
 
-/* One user's run. The provider reads user_id / cursor_ms / deadline_ms, uses arena for the
- * current page (reset by sync_page_commit), and adds to the counters. */
+/* One user's run. The provider reads user_id / cursor_ms / deadline_ms / agents, keeps what
+ * lasts the run (its key or token) in run_arena, uses arena for the current page (reset by
+ * sync_page_commit), and adds to the counters. Both arenas belong to the framework. */
 struct sync_run {
 	long id; /* sync_runs.id */
 	const char *user_id;
@@ -27,9 +31,11 @@ struct sync_run {
 	const char *actor_kind; /* who asked, for the key audit: service, admin, client, cli */
 	const char *actor_id;
 	const char *request_id;
-	int64_t cursor_ms;   /* start of the last committed call, -1 if never synced */
-	int64_t deadline_ms; /* monotonic; past it the provider stops and reports */
-	struct arena *arena;
+	int64_t cursor_ms;	       /* start of the last committed call, -1 if never synced */
+	int64_t deadline_ms;	       /* monotonic; past it the provider stops and reports */
+	struct agents_assigned agents; /* the user's agents of this provider (never empty) */
+	struct arena *run_arena;       /* lives as long as the run */
+	struct arena *arena;	       /* the current page's memory */
 	int calls_seen;
 	int calls_inserted;
 	int calls_updated;
@@ -39,22 +45,21 @@ struct sync_run {
 
 struct sync_provider {
 	const char *name; /* sync_state.provider and api_keys.service: "retell", "highlevel" */
+	int lock_class;	  /* advisory lock class of its runs (the user id's hash is the object) */
+	enum agents_column agent_column; /* which provider id the user's agents are listed by */
 	/* Syncs run->user_id from run->cursor_ms on: for each page, db_begin, upsert its calls,
-	 * then sync_page_commit. Returns 0, or -1 with err set (the run is recorded as failed). */
+	 * then sync_page_commit. Returns 0, or -1 with err set (the run is recorded as failed).
+	 * Not called when the user has no agent of this provider assigned. */
 	int (*sync_user)(struct app *app, struct sync_run *run, struct err *err);
 };
 
-/* The agents assigned to run->user_id on run->provider: provider ids (NULL-terminated, for a
- * list filter) beside our agents.id. Arena-owned (run->arena). */
-struct sync_agents {
-	int count;
-	const char **provider_ids;
-	const char **uuids;
-};
-int sync_load_agents(struct app *app, struct sync_run *run, struct sync_agents *out,
-		     struct err *err) MUSTCHECK;
-/* Our agents.id for a provider agent id, or NULL when it is not assigned to the user. */
-const char *sync_agent_uuid(const struct sync_agents *agents, const char *provider_id);
+/* A provider's call the run could not read or store (why): the caller's request was read
+ * before the run, so a 4xx here means provider data, not the caller's: 502
+ * "provider_bad_answer" with why's message; other failures keep theirs. Returns -1. */
+int sync_call_failed(struct err *err, const struct err *why);
+
+/* -1 with 504 "sync_budget_exhausted" once run->deadline_ms has passed, else 0. */
+int sync_check_deadline(const struct sync_run *run, struct err *err) MUSTCHECK;
 
 /* Stores the page's new cursor and the run's counters, then commits the page's transaction
  * (opened by the provider with db_begin). Resets run->arena. */

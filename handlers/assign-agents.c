@@ -7,6 +7,7 @@
 
 #include <json-c/json_object.h>
 
+#include "common/agents.h"
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
@@ -60,37 +61,6 @@ static int read_body(struct http_request *req, int need_platform, struct request
 	return 0;
 }
 
-// Inserts the assignments; every id must be an agent of the named platform, or nothing changes.
-static int assign(struct app *app, struct http_request *req, const struct request_body *b,
-		  struct db_rows *agents) {
-	const char *params[] = {b->user_id, b->platform, b->ids_json};
-
-	if (db_exec(app->db, req->arena, "assign_agents",
-		    "WITH wanted AS (SELECT DISTINCT x::uuid AS id FROM jsonb_array_elements_text($3::jsonb) x),"
-		    " found AS (SELECT a.id, a.retell_agent_id FROM agents a JOIN wanted w ON w.id = a.id"
-		    " WHERE a.source_platform = $2),"
-		    " ins AS (INSERT INTO user_agents (user_id, agent_id, source_platform)"
-		    " SELECT $1::uuid, f.id, $2 FROM found f"
-		    " WHERE (SELECT count(*) FROM found) = (SELECT count(*) FROM wanted)"
-		    " ON CONFLICT (user_id, agent_id) DO UPDATE SET source_platform = EXCLUDED.source_platform"
-		    " RETURNING agent_id),"
-		    // a newly assigned agent may have calls older than the user's sync cursor: the
-		    // next sync starts over (stored calls are not fetched again, only listed)
-		    " rewind AS (UPDATE sync_state SET cursor_ms = NULL WHERE user_id = $1::uuid"
-		    " AND provider = $2 AND EXISTS (SELECT 1 FROM ins))"
-		    " SELECT f.id, f.retell_agent_id, (SELECT count(*) FROM wanted) AS wanted,"
-		    " (SELECT count(*) FROM ins) AS inserted FROM found f",
-		    3, params, agents, &req->err) < 0) {
-		return -1;
-	}
-	if (agents->nrows == 0 ||
-	    strcmp(db_get(agents, 0, "inserted"), db_get(agents, 0, "wanted")) != 0) {
-		return err_set(&req->err, 404, "not_found", "some agent_ids are not %s agents",
-			       b->platform);
-	}
-	return 0;
-}
-
 static int post(struct app *app, struct http_request *req, struct http_response *resp) {
 	struct request_body b;
 	struct db_rows agents;
@@ -98,7 +68,8 @@ static int post(struct app *app, struct http_request *req, struct http_response 
 	int replayed = 0;
 	int status = -1;
 
-	if (read_body(req, 1, &b) < 0 || assign(app, req, &b, &agents) < 0) {
+	if (read_body(req, 1, &b) < 0 || agents_assign(app->db, req->arena, b.user_id, b.platform,
+						       b.ids_json, &agents, &req->err) < 0) {
 		goto done;
 	}
 	for (int r = 0; r < agents.nrows; r++) {
@@ -118,32 +89,28 @@ static int post(struct app *app, struct http_request *req, struct http_response 
 	status = http_respond_json(resp, 200, out);
 done:
 	json_object_put(b.root);
-	return status < 0 ? req->err.status : status;
+	return status;
 }
 
 static int delete (struct app *app, struct http_request *req, struct http_response *resp) {
 	struct request_body b;
-	struct db_rows rows;
 	struct json_object *out;
+	long removed = 0;
 	int status = -1;
 
 	if (read_body(req, 0, &b) < 0) {
 		goto done;
 	}
-	const char *params[] = {b.user_id, b.ids_json};
-	if (db_exec(app->db, req->arena, "unassign_agents",
-		    "DELETE FROM user_agents WHERE user_id = $1::uuid AND agent_id IN"
-		    " (SELECT x::uuid FROM jsonb_array_elements_text($2::jsonb) x)",
-		    2, params, &rows, &req->err) < 0) {
+	if (agents_unassign(app->db, req->arena, b.user_id, b.ids_json, &removed, &req->err) < 0) {
 		goto done;
 	}
 	out = json_object_new_object();
 	jsonh_add_string(out, "user_id", b.user_id);
-	jsonh_add_int64(out, "unassigned", rows.affected);
+	jsonh_add_int64(out, "unassigned", removed);
 	status = http_respond_json(resp, 200, out);
 done:
 	json_object_put(b.root);
-	return status < 0 ? req->err.status : status;
+	return status;
 }
 
 static int list(struct app *app, struct http_request *req, struct http_response *resp,
@@ -154,14 +121,10 @@ static int list(struct app *app, struct http_request *req, struct http_response 
 	struct json_object *agents;
 
 	if (auth_target_user(req, caller, http_query(req, "user_id"), &user_id) < 0) {
-		return req->err.status;
+		return -1;
 	}
-	const char *params[] = {user_id};
-	if (db_exec(app->db, req->arena, "list_assignments",
-		    "SELECT a.id, a.name, ua.source_platform FROM user_agents ua"
-		    " JOIN agents a ON a.id = ua.agent_id WHERE ua.user_id = $1::uuid ORDER BY a.name, a.id",
-		    1, params, &rows, &req->err) < 0) {
-		return req->err.status;
+	if (agents_list_assigned(app->db, req->arena, user_id, &rows, &req->err) < 0) {
+		return -1;
 	}
 	out = json_object_new_object();
 	agents = json_object_new_array();
@@ -189,7 +152,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return http_fail(req, 405, "method_not_allowed", "use GET, POST or DELETE");
 	}
 	if (auth_caller(app, req, &caller) < 0 || auth_require_admin(req, &caller) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (http_method_is(req, "POST")) {
 		return post(app, req, resp);

@@ -81,12 +81,12 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return http_fail(req, 405, "method_not_allowed", "use GET");
 	}
 	if (calls_query_from_request(app, req, CALLS_QUERY_STATS, &q) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	calls_query_stats_sql(&q, req->arena, &sql);
 	if (db_exec(app->db, req->arena, NULL, sql.text, sql.nparams, sql.params, &rows,
 		    &req->err) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	http_add_header(resp, "Cache-Control", "private, no-store");
 	return http_respond_json(resp, 200, stats_json(app, &q, &rows));

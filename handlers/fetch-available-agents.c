@@ -5,44 +5,30 @@
 
 #include <json-c/json_object.h>
 
+#include "common/agents.h"
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
 #include "common/db.h"
-#include "common/highlevel_client.h"
-#include "common/highlevel_tokens.h"
+#include "common/highlevel/client.h"
+#include "common/highlevel/tokens.h"
 #include "common/jsonh.h"
 #include "common/secrets.h"
 
 #define MAX_PAGES 100 /* 5,000 agents: far beyond what one location holds */
 
-// Upserts one page in one statement; *ids collects the provider ids stored.
-static int upsert_page(struct app *app, struct http_request *req, struct json_object *items,
-		       const char *location_id, struct json_object *ids) {
-	const char *params[] = {jsonh_to_string(items), location_id};
-	struct db_rows rows;
+// Stores a page's agents in one statement; ids collects their provider ids.
+static int store_page(struct app *app, struct http_request *req, const struct highlevel_page *page,
+		      const char *location_id, struct json_object *ids) {
+	struct highlevel_agent *agents;
+	size_t n;
 
-	if (db_exec(app->db, req->arena, "highlevel_agents_upsert",
-		    "INSERT INTO agents (highlevel_agent_id, source_platform, name, location_id)"
-		    " SELECT DISTINCT ON (a->>'id') a->>'id', 'highlevel',"
-		    " COALESCE(NULLIF(a->>'agentName', ''), a->>'id'), $2"
-		    " FROM jsonb_array_elements($1::jsonb) AS a"
-		    " WHERE jsonb_typeof(a) = 'object' AND jsonb_typeof(a->'id') = 'string'"
-		    " AND a->>'id' <> ''"
-		    " ON CONFLICT (highlevel_agent_id) DO UPDATE SET name = EXCLUDED.name,"
-		    " location_id = EXCLUDED.location_id, source_platform = 'highlevel',"
-		    " updated_at = now()"
-		    " RETURNING highlevel_agent_id",
-		    2, params, &rows, &req->err) < 0) {
-		if (req->err.status == 400) {
-			// a value the database refuses came from the provider, not from the caller
-			req->err.status = 502;
-		}
+	if (highlevel_client_agents(req->arena, page, &agents, &n, &req->err) < 0 ||
+	    agents_upsert_highlevel(app->db, req->arena, agents, n, location_id, &req->err) < 0) {
 		return -1;
 	}
-	for (int r = 0; r < rows.nrows; r++) {
-		json_object_array_add(ids, json_object_new_string(
-						   db_get(&rows, r, "highlevel_agent_id")));
+	for (size_t i = 0; i < n; i++) {
+		json_object_array_add(ids, json_object_new_string(agents[i].id));
 	}
 	return 0;
 }
@@ -60,7 +46,7 @@ static int fetch_all(struct app *app, struct http_request *req, const struct hig
 						 &req->err) < 0) {
 			return -1;
 		}
-		rc = upsert_page(app, req, page.items, conn->location_id, ids);
+		rc = store_page(app, req, &page, conn->location_id, ids);
 		more = page.more;
 		highlevel_page_finish(&page);
 		if (rc < 0) {
@@ -72,19 +58,13 @@ static int fetch_all(struct app *app, struct http_request *req, const struct hig
 
 static int answer(struct app *app, struct http_request *req, struct http_response *resp,
 		  const char *user_id, const char *location_id, struct json_object *ids) {
-	const char *params[] = {jsonh_to_string(ids), user_id};
 	struct db_rows rows;
 	struct json_object *out;
 	struct json_object *list;
 
-	if (db_exec(app->db, req->arena, "highlevel_agents_answer",
-		    "SELECT a.id, a.highlevel_agent_id, a.name, a.source_platform, a.location_id,"
-		    " (ua.user_id IS NOT NULL) AS assigned"
-		    " FROM agents a LEFT JOIN user_agents ua ON ua.agent_id = a.id AND ua.user_id = $2::uuid"
-		    " WHERE a.highlevel_agent_id IN (SELECT jsonb_array_elements_text($1::jsonb))"
-		    " ORDER BY a.name, a.id",
-		    2, params, &rows, &req->err) < 0) {
-		return req->err.status;
+	if (agents_list_with_assignment(app->db, req->arena, AGENTS_HIGHLEVEL_ID,
+					jsonh_to_string(ids), user_id, &rows, &req->err) < 0) {
+		return -1;
 	}
 	out = json_object_new_object();
 	list = json_object_new_array();
@@ -138,7 +118,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	if (auth_caller(app, req, &caller) < 0 || auth_require_admin(req, &caller) < 0 ||
 	    requested_user(req, &requested) < 0 ||
 	    auth_target_user(req, &caller, requested, &user_id) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	struct secrets_use use = {user_id,
 				  "highlevel",
@@ -147,7 +127,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 				  "list voice agents",
 				  req->request_id};
 	if (highlevel_tokens_get(app, req->arena, &use, &conn, &req->err) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (conn.location_id == NULL) {
 		status = http_fail(req, 409, "no_location", "the connection has no location");
@@ -161,7 +141,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 done:
 	secrets_wipe(conn.access_token);
 	json_object_put(ids);
-	return status < 0 ? req->err.status : status;
+	return status;
 }
 
 int main(int argc, char **argv) {

@@ -7,57 +7,36 @@
 
 #include <json-c/json_object.h>
 
+#include "common/agents.h"
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
+#include "common/connections.h"
 #include "common/db.h"
 #include "common/jsonh.h"
-#include "common/retell_client.h"
+#include "common/retell/client.h"
 #include "common/secrets.h"
 #include "common/whitelabel.h"
 
 #define MAX_PAGES 100
 
-static int upsert_agent(struct app *app, struct http_request *req, struct json_object *agent) {
-	const char *id = NULL;
-	const char *name = NULL;
-	const char *voice = NULL;
-	const char *language = NULL;
-	int published = -1;
-	int64_t version = -1;
-	struct db_rows rows;
+// Stores a page's agents; ids collects their provider ids.
+static int store_page(struct app *app, struct http_request *req, const struct retell_page *page,
+		      struct json_object *ids) {
+	for (size_t i = 0; i < json_object_array_length(page->items); i++) {
+		struct retell_agent agent;
 
-	if (jsonh_get_string(agent, "agent_id", 1, &id, &req->err) < 0 ||
-	    jsonh_get_string(agent, "agent_name", 0, &name, &req->err) < 0 ||
-	    jsonh_get_string(agent, "voice_id", 0, &voice, &req->err) < 0 ||
-	    jsonh_get_string(agent, "language", 0, &language, &req->err) < 0 ||
-	    jsonh_get_bool(agent, "is_published", 0, &published, &req->err) < 0 ||
-	    jsonh_get_int64(agent, "version", 0, -1, &version, &req->err) < 0) {
-		// a provider answer we cannot read is the provider's fault, not the caller's
-		req->err.status = 502;
-		return -1;
+		if (retell_client_agent(json_object_array_get_idx(page->items, i), &agent,
+					&req->err) < 0 ||
+		    agents_upsert_retell(app->db, req->arena, &agent, &req->err) < 0) {
+			return -1;
+		}
+		json_object_array_add(ids, json_object_new_string(agent.agent_id));
 	}
-	const char *params[] = {
-		id,
-		name != NULL && name[0] != '\0' ? name : id,
-		voice,
-		language,
-		published < 0 ? NULL
-		: published   ? "true"
-			      : "false",
-		version < 0 ? NULL : arena_printf(req->arena, "%lld", (long long)version),
-	};
-	return db_exec(app->db, req->arena, "retell_agent_upsert",
-		       "INSERT INTO agents (retell_agent_id, source_platform, name, voice_id, language,"
-		       " is_published, version) VALUES ($1, 'retell', $2, $3, $4, $5::boolean, $6::int)"
-		       " ON CONFLICT (retell_agent_id) DO UPDATE SET name = EXCLUDED.name,"
-		       " voice_id = EXCLUDED.voice_id, language = EXCLUDED.language,"
-		       " is_published = EXCLUDED.is_published, version = EXCLUDED.version,"
-		       " updated_at = now()",
-		       6, params, &rows, &req->err);
+	return 0;
 }
 
-// Fetches every page and upserts what it lists; *ids collects the provider ids seen.
+// Fetches every page and stores what it lists.
 static int fetch_all(struct app *app, struct http_request *req, const char *api_key,
 		     struct json_object *ids) {
 	const char *next = NULL;
@@ -65,19 +44,12 @@ static int fetch_all(struct app *app, struct http_request *req, const char *api_
 
 	do {
 		struct retell_page page;
-		int rc = 0;
+		int rc;
 
 		if (retell_client_list_agents(app, api_key, next, &page, &req->err) < 0) {
 			return -1;
 		}
-		for (size_t i = 0; rc == 0 && i < json_object_array_length(page.items); i++) {
-			struct json_object *agent = json_object_array_get_idx(page.items, i);
-			struct json_object *id = NULL;
-			rc = upsert_agent(app, req, agent);
-			if (rc == 0 && json_object_object_get_ex(agent, "agent_id", &id)) {
-				json_object_array_add(ids, json_object_get(id));
-			}
-		}
+		rc = store_page(app, req, &page, ids);
 		next = page.next_key != NULL ? arena_strdup(req->arena, page.next_key) : NULL;
 		retell_page_finish(&page);
 		if (rc < 0) {
@@ -87,50 +59,46 @@ static int fetch_all(struct app *app, struct http_request *req, const char *api_
 	return 0;
 }
 
+static struct json_object *agent_json(struct app *app, const struct db_rows *rows, int r,
+				      int is_admin) {
+	struct json_object *a = json_object_new_object();
+	const char *published = db_get(rows, r, "is_published");
+	const char *version = db_get(rows, r, "version");
+
+	jsonh_add_string(a, "id", db_get(rows, r, "id"));
+	jsonh_add_string(a, "name", db_get(rows, r, "name"));
+	jsonh_add_string(a, "language", db_get(rows, r, "language"));
+	jsonh_add_string(a, "provider", whitelabel_provider_name(&app->cfg, is_admin, "retell"));
+	if (is_admin) {
+		// provider ids and voices name the provider: admins only (white-label)
+		jsonh_add_string(a, "source_platform", "retell");
+		jsonh_add_string(a, "retell_agent_id", db_get(rows, r, "retell_agent_id"));
+		jsonh_add_string(a, "voice_id", db_get(rows, r, "voice_id"));
+	}
+	json_object_object_add(a, "is_published",
+			       published == NULL ? NULL
+						 : json_object_new_boolean(published[0] == 't'));
+	json_object_object_add(a, "version",
+			       version == NULL ? NULL
+					       : json_object_new_int64(strtoll(version, NULL, 10)));
+	jsonh_add_bool(a, "assigned", strcmp(db_get(rows, r, "assigned"), "t") == 0);
+	return a;
+}
+
 static int answer(struct app *app, struct http_request *req, struct http_response *resp,
 		  const struct auth_caller *caller, const char *user_id, struct json_object *ids) {
-	int is_admin = caller->kind != AUTH_CLIENT;
-	const char *params[] = {jsonh_to_string(ids), user_id};
 	struct db_rows rows;
 	struct json_object *out;
 	struct json_object *list;
 
-	if (db_exec(app->db, req->arena, "retell_agents_answer",
-		    "SELECT a.id, a.retell_agent_id, a.name, a.voice_id, a.language, a.is_published,"
-		    " a.version, (ua.user_id IS NOT NULL) AS assigned"
-		    " FROM agents a LEFT JOIN user_agents ua ON ua.agent_id = a.id AND ua.user_id = $2::uuid"
-		    " WHERE a.retell_agent_id IN (SELECT jsonb_array_elements_text($1::jsonb))"
-		    " ORDER BY a.name, a.id",
-		    2, params, &rows, &req->err) < 0) {
-		return req->err.status;
+	if (agents_list_with_assignment(app->db, req->arena, AGENTS_RETELL_ID, jsonh_to_string(ids),
+					user_id, &rows, &req->err) < 0) {
+		return -1;
 	}
 	out = json_object_new_object();
 	list = json_object_new_array();
 	for (int r = 0; r < rows.nrows; r++) {
-		struct json_object *a = json_object_new_object();
-		const char *published = db_get(&rows, r, "is_published");
-		const char *version = db_get(&rows, r, "version");
-		jsonh_add_string(a, "id", db_get(&rows, r, "id"));
-		jsonh_add_string(a, "name", db_get(&rows, r, "name"));
-		jsonh_add_string(a, "language", db_get(&rows, r, "language"));
-		jsonh_add_string(a, "provider",
-				 whitelabel_provider_name(&app->cfg, is_admin, "retell"));
-		if (is_admin) {
-			// provider ids and voices name the provider: admins only (white-label)
-			jsonh_add_string(a, "source_platform", "retell");
-			jsonh_add_string(a, "retell_agent_id", db_get(&rows, r, "retell_agent_id"));
-			jsonh_add_string(a, "voice_id", db_get(&rows, r, "voice_id"));
-		}
-		json_object_object_add(a, "is_published",
-				       published == NULL
-					       ? NULL
-					       : json_object_new_boolean(published[0] == 't'));
-		json_object_object_add(a, "version",
-				       version == NULL
-					       ? NULL
-					       : json_object_new_int64(strtoll(version, NULL, 10)));
-		jsonh_add_bool(a, "assigned", strcmp(db_get(&rows, r, "assigned"), "t") == 0);
-		json_object_array_add(list, a);
+		json_object_array_add(list, agent_json(app, &rows, r, caller->kind != AUTH_CLIENT));
 	}
 	json_object_object_add(out, "agents", list);
 	jsonh_add_string(out, "user_id", user_id);
@@ -166,7 +134,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 					  caller.user_id,
 					  "list workspace agents",
 					  req->request_id};
-		if (secrets_load_access_token(app, req->arena, &use, &key, &req->err) < 0) {
+		if (connections_load_access_token(app, req->arena, &use, &key, &req->err) < 0) {
 			goto done;
 		}
 	}
@@ -178,7 +146,7 @@ done:
 	secrets_wipe(key);
 	json_object_put(body);
 	json_object_put(ids);
-	return status < 0 ? req->err.status : status;
+	return status;
 }
 
 int main(int argc, char **argv) {

@@ -6,67 +6,60 @@
 //   storage answers 400/403/404) a fresh one is fetched from the provider, stored and served.
 //   Admins may add redirect=1 for a 302 to the provider's URL (Retell calls only: the other
 //   needs our token, so it is streamed).
-// An <audio> element cannot send a bearer token, so link=1 answers a playback URL of ours,
-// signed and valid for an hour, that works without one (and still only while the caller may
-// see the call).
-#include <stdio.h>
-#include <stdlib.h>
+// link=1 answers a signed playback URL instead (common/playback.h), for <audio> elements.
+// The handler reads parse -> authorise -> act -> answer.
 #include <string.h>
-#include <time.h>
 
 #include <json-c/json_object.h>
 
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
-#include "common/crypto.h"
-#include "common/db.h"
-#include "common/highlevel_client.h"
-#include "common/highlevel_tokens.h"
+#include "common/calls.h"
+#include "common/connections.h"
+#include "common/highlevel/client.h"
+#include "common/highlevel/tokens.h"
 #include "common/jsonh.h"
 #include "common/log.h"
+#include "common/playback.h"
 #include "common/recording.h"
-#include "common/retell_client.h"
+#include "common/retell/recording.h"
 #include "common/secrets.h"
 
-struct call {
-	const char *id;
-	const char *platform;
-	const char *owner; // whose connection fetches it
-	const char *retell_call_id;
-	const char *message_id;
-	const char *recording_url;
+struct params {
+	const char *call_id;
+	int want_link;
+	int want_redirect; // honoured for admins only
 };
 
-// Loads the call when the caller may see it; 404 otherwise, whether or not it exists.
-static int load_call(struct app *app, struct http_request *req, const struct auth_caller *caller,
-		     const char *call_id, struct call *out) {
-	const char *params[] = {call_id, caller->kind == AUTH_CLIENT ? caller->user_id : NULL};
-	struct db_rows rows;
+static int flag(const struct http_request *req, const char *name) {
+	const char *v = http_query(req, name);
 
-	if (!auth_is_uuid(call_id)) {
-		return err_set(&req->err, 404, "not_found", "no such call");
-	}
-	if (db_exec(app->db, req->arena, "recording_call",
-		    "SELECT c.id, c.source_platform, c.retell_call_id, c.highlevel_message_id,"
-		    " c.recording_url, COALESCE(c.user_id, (SELECT ua.user_id FROM user_agents ua"
-		    " JOIN api_keys k ON k.user_id = ua.user_id AND k.service = c.source_platform"
-		    " AND k.is_active WHERE ua.agent_id = c.agent_id ORDER BY ua.created_at LIMIT 1))"
-		    " AS owner"
-		    " FROM calls c WHERE c.id = $1::uuid AND ($2::uuid IS NULL OR EXISTS (SELECT 1"
-		    " FROM user_agents ua WHERE ua.agent_id = c.agent_id AND ua.user_id = $2::uuid))",
-		    2, params, &rows, &req->err) < 0) {
+	return v != NULL && strcmp(v, "1") == 0;
+}
+
+// Loads the call and whose connection fetches it when the caller may see it; 404 otherwise,
+// whether or not it exists.
+static int load_call(struct app *app, struct http_request *req, const struct auth_caller *caller,
+		     const char *call_id, struct calls_recording *call, const char **owner) {
+	int found = 0;
+
+	*owner = NULL;
+	if (auth_is_uuid(call_id) &&
+	    calls_find_recording(app->db, req->arena, call_id,
+				 caller->kind == AUTH_CLIENT ? caller->user_id : NULL, call, &found,
+				 &req->err) < 0) {
 		return -1;
 	}
-	if (rows.nrows == 0) {
+	if (!found) {
 		return err_set(&req->err, 404, "not_found", "no such call");
 	}
-	out->id = db_get(&rows, 0, "id");
-	out->platform = db_get(&rows, 0, "source_platform");
-	out->owner = db_get(&rows, 0, "owner");
-	out->retell_call_id = db_get(&rows, 0, "retell_call_id");
-	out->message_id = db_get(&rows, 0, "highlevel_message_id");
-	out->recording_url = db_get(&rows, 0, "recording_url");
+	*owner = call->user_id;
+	if (*owner == NULL && call->agent_id != NULL && call->platform != NULL &&
+	    connections_agent_owner(app->db, req->arena, call->agent_id, call->platform, owner,
+				    &req->err) < 0) {
+		return -1;
+	}
 	return 0;
 }
 
@@ -77,43 +70,6 @@ static struct secrets_use key_use(struct http_request *req, const struct auth_ca
 				  caller->user_id, purpose, req->request_id};
 
 	return use;
-}
-
-// Asks the provider for the call's current recording URL (a signed one expires) and stores it.
-static int fresh_retell_url(struct app *app, struct http_request *req,
-			    const struct auth_caller *caller, struct call *call) {
-	struct secrets_use use =
-		key_use(req, caller, call->owner, "retell", "renew a recording URL");
-	struct json_object *obj = NULL;
-	const char *url = NULL;
-	char *key = NULL;
-	int rc = -1;
-
-	if (call->owner == NULL || call->retell_call_id == NULL) {
-		return err_set(&req->err, 404, "no_recording", "the recording is not available");
-	}
-	if (secrets_load_access_token(app, req->arena, &use, &key, &req->err) < 0 ||
-	    retell_client_get_call(app, req->arena, key, call->retell_call_id, &obj, &req->err) <
-		    0 ||
-	    jsonh_get_string(obj, "recording_url", 0, &url, &req->err) < 0) {
-		goto done;
-	}
-	if (url == NULL || url[0] == '\0') {
-		err_set(&req->err, 404, "no_recording", "the recording is not available");
-		goto done;
-	}
-	const char *params[] = {call->id, url};
-	if (db_exec(app->db, req->arena, "recording_url_store",
-		    "UPDATE calls SET recording_url = $2 WHERE id = $1::uuid", 2, params, NULL,
-		    &req->err) < 0) {
-		goto done;
-	}
-	call->recording_url = arena_strdup(req->arena, url);
-	rc = 0;
-done:
-	secrets_wipe(key);
-	json_object_put(obj);
-	return rc;
 }
 
 // What an upstream answer that was not streamed means for the client.
@@ -145,68 +101,76 @@ static int redirect(struct http_response *resp, const char *url) {
 	return http_respond_json(resp, 302, out);
 }
 
+// The stored URL, or a fresh one from the provider.
+static int renew(struct app *app, struct http_request *req, const struct auth_caller *caller,
+		 const struct calls_recording *call, const char *owner, const char **url) {
+	struct secrets_use use = key_use(req, caller, owner, "retell", "renew a recording URL");
+
+	if (owner == NULL || call->retell_call_id == NULL) {
+		return err_set(&req->err, 404, "no_recording", "the recording is not available");
+	}
+	return retell_recording_renew(app, req->arena, &use, call->id, call->retell_call_id, url,
+				      &req->err);
+}
+
 static int serve_retell(struct app *app, struct http_request *req, struct http_response *resp,
-			const struct auth_caller *caller, struct call *call, int want_redirect) {
+			const struct auth_caller *caller, const struct calls_recording *call,
+			const char *owner, int want_redirect) {
 	enum recording_mode mode = want_redirect ? RECORDING_PROBE : RECORDING_STREAM;
 	struct recording_result r = {0};
-	int renewed = 0;
+	const char *url = call->recording_url;
+	int renewed = url == NULL;
 
-	if (call->recording_url == NULL) {
-		if (fresh_retell_url(app, req, caller, call) < 0) {
-			return req->err.status;
-		}
-		renewed = 1;
-	}
-	if (recording_fetch(app, req, resp, call->recording_url, NULL, mode, &r) < 0) {
-		return req->err.status;
+	if ((url == NULL && renew(app, req, caller, call, owner, &url) < 0) ||
+	    recording_fetch(app, req, resp, url, NULL, mode, &r) < 0) {
+		return -1;
 	}
 	if (!r.streamed && expired(r.status) && !renewed) {
 		log_info("recording URL of call %s answered %ld: renewing it", call->id, r.status);
-		if (fresh_retell_url(app, req, caller, call) < 0 ||
-		    recording_fetch(app, req, resp, call->recording_url, NULL, mode, &r) < 0) {
-			return req->err.status;
+		if (renew(app, req, caller, call, owner, &url) < 0 ||
+		    recording_fetch(app, req, resp, url, NULL, mode, &r) < 0) {
+			return -1;
 		}
 	}
 	if (r.streamed) {
 		return resp->status;
 	}
 	if (want_redirect && (r.status == 200 || r.status == 206)) {
-		return redirect(resp, call->recording_url);
+		return redirect(resp, url);
 	}
 	return not_streamed(req, resp, &r);
 }
 
 static int serve_highlevel(struct app *app, struct http_request *req, struct http_response *resp,
-			   const struct auth_caller *caller, const struct call *call) {
+			   const struct auth_caller *caller, const struct calls_recording *call,
+			   const char *owner) {
 	struct secrets_use use =
-		key_use(req, caller, call->owner, "highlevel", "stream a call recording");
+		key_use(req, caller, owner, "highlevel", "stream a call recording");
 	struct highlevel_conn conn = {0};
 	struct recording_result r = {0};
 	const char **headers;
 	int status;
 
-	if (call->owner == NULL || call->message_id == NULL) {
+	if (owner == NULL || call->message_id == NULL) {
 		return http_fail(req, 404, "no_recording", "the recording is not available");
 	}
 	if (highlevel_tokens_get(app, req->arena, &use, &conn, &req->err) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (conn.location_id == NULL) {
 		secrets_wipe(conn.access_token);
 		return http_fail(req, 404, "no_recording", "the recording is not available");
 	}
-	headers = highlevel_client_headers(req->arena, conn.access_token, 0);
-	headers[2] = "Accept: */*";
+	headers = highlevel_client_headers(req->arena, conn.access_token, "*/*");
 	if (recording_fetch(app, req, resp,
 			    highlevel_client_recording_url(app, req->arena, call->message_id,
 							   conn.location_id),
 			    headers, RECORDING_STREAM, &r) < 0) {
-		status = req->err.status;
+		status = -1;
 	} else if (r.streamed) {
 		status = resp->status;
 	} else if (r.status == 401) {
-		(void)highlevel_client_status_error(r.status, &req->err);
-		status = req->err.status;
+		status = highlevel_client_status_error(r.status, &req->err);
 	} else {
 		status = not_streamed(req, resp, &r);
 	}
@@ -215,102 +179,50 @@ static int serve_highlevel(struct app *app, struct http_request *req, struct htt
 	return status;
 }
 
-#define LINK_TTL_S 3600
-
-// HMAC over what the link grants, under a key derived from the sealing key: a leaked link
-// names one call, one viewer, and dies within the hour.
-static void link_signature(const struct app *app, const char *call_id, const char *viewer,
-			   char kind, long expires, char hex[2 * CRYPTO_SHA256_LEN + 1]) {
-	uint8_t key[CRYPTO_SHA256_LEN];
-	uint8_t mac[CRYPTO_SHA256_LEN];
-	char msg[256];
-	int n;
-
-	crypto_hmac_sha256(app->keyring.keys[0], CRYPTO_KEY_LEN, "recording-link", 14, key);
-	n = snprintf(msg, sizeof(msg), "%s|%s|%c|%ld", call_id, viewer, kind, expires);
-	crypto_hmac_sha256(key, sizeof(key), msg, (size_t)n, mac);
-	crypto_wipe(key, sizeof(key));
-	crypto_hex_encode(mac, sizeof(mac), hex);
-}
-
 static int answer_link(struct app *app, struct http_request *req, struct http_response *resp,
 		       const struct auth_caller *caller, const char *call_id) {
-	const char *viewer = caller->user_id != NULL ? caller->user_id : "service";
-	char kind = caller->kind == AUTH_CLIENT ? 'c' : 'a';
-	long expires = (long)time(NULL) + LINK_TTL_S;
-	char sig[2 * CRYPTO_SHA256_LEN + 1];
 	struct json_object *out = json_object_new_object();
+	long expires;
 
-	link_signature(app, call_id, viewer, kind, expires, sig);
-	jsonh_add_string(out, "url",
-			 arena_printf(req->arena,
-				      "/functions/v1/get-call-recording?call_id=%s&viewer=%s&kind=%c&expires=%ld&sig=%s",
-				      call_id, viewer, kind, expires, sig));
+	jsonh_add_string(out, "url", playback_link(app, req->arena, call_id, caller, &expires));
 	jsonh_add_int64(out, "expires_at", expires);
 	return http_respond_json(resp, 200, out);
 }
 
-// A signed link stands in for the bearer token of the viewer it was made for.
-static int link_caller(struct app *app, struct http_request *req, const char *call_id,
-		       struct auth_caller *caller) {
-	const char *viewer = http_query(req, "viewer");
-	const char *kind = http_query(req, "kind");
-	const char *expires = http_query(req, "expires");
-	const char *sig = http_query(req, "sig");
-	char want[2 * CRYPTO_SHA256_LEN + 1];
-	char *end = NULL;
-	long at = expires != NULL ? strtol(expires, &end, 10) : 0;
-
-	if (call_id == NULL || viewer == NULL || kind == NULL || sig == NULL || end == NULL ||
-	    *end != '\0' || strlen(kind) != 1 || (kind[0] != 'c' && kind[0] != 'a') ||
-	    strlen(sig) != 2 * CRYPTO_SHA256_LEN || strlen(viewer) > 64 || strlen(call_id) > 64) {
-		return err_set(&req->err, 401, "bad_link", "malformed playback link");
-	}
-	link_signature(app, call_id, viewer, kind[0], at, want);
-	if (!crypto_equal(want, sig, sizeof(want) - 1)) {
-		return err_set(&req->err, 401, "bad_link", "invalid playback link");
-	}
-	if (at < (long)time(NULL)) {
-		return err_set(&req->err, 401, "bad_link",
-			       "playback link expired; ask for a new one");
-	}
-	caller->kind = kind[0] == 'c' ? AUTH_CLIENT : AUTH_ADMIN;
-	caller->user_id = kind[0] == 'c' || strcmp(viewer, "service") != 0 ? viewer : NULL;
-	return 0;
-}
-
 static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
+	struct params p = {
+		.call_id = http_query(req, "call_id"),
+		.want_link = flag(req, "link"),
+		.want_redirect = flag(req, "redirect"),
+	};
 	struct auth_caller caller;
-	struct call call = {0};
-	const char *call_id = http_query(req, "call_id");
-	const char *redirect_param = http_query(req, "redirect");
-	int want_redirect;
+	struct calls_recording call;
+	const char *owner;
 
 	if (!http_method_is(req, "GET")) {
 		return http_fail(req, 405, "method_not_allowed", "use GET");
 	}
-	if (http_query(req, "sig") != NULL ? link_caller(app, req, call_id, &caller) < 0
-					   : auth_caller(app, req, &caller) < 0) {
-		return req->err.status;
+	if (playback_is_link(req) ? playback_caller(app, req, p.call_id, &caller) < 0
+				  : auth_caller(app, req, &caller) < 0) {
+		return -1;
 	}
-	if (call_id == NULL || call_id[0] == '\0') {
+	if (p.call_id == NULL || p.call_id[0] == '\0') {
 		return http_fail(req, 400, "missing_field", "missing parameter: call_id");
 	}
-	if (load_call(app, req, &caller, call_id, &call) < 0) {
-		return req->err.status;
+	if (load_call(app, req, &caller, p.call_id, &call, &owner) < 0) {
+		return -1;
 	}
-	if (http_query(req, "link") != NULL && strcmp(http_query(req, "link"), "1") == 0) {
+	if (p.want_link) {
 		return answer_link(app, req, resp, &caller, call.id);
 	}
-	// white-label: a client never learns where the audio lives
-	want_redirect = caller.kind != AUTH_CLIENT && redirect_param != NULL &&
-			strcmp(redirect_param, "1") == 0;
 	if (call.platform != NULL && strcmp(call.platform, "highlevel") == 0) {
-		return serve_highlevel(app, req, resp, &caller, &call);
+		return serve_highlevel(app, req, resp, &caller, &call, owner);
 	}
 	if (call.platform != NULL && strcmp(call.platform, "retell") == 0) {
-		return serve_retell(app, req, resp, &caller, &call, want_redirect);
+		// white-label: a client never learns where the audio lives
+		return serve_retell(app, req, resp, &caller, &call, owner,
+				    caller.kind != AUTH_CLIENT && p.want_redirect);
 	}
 	return http_fail(req, 404, "no_recording", "the recording is not available");
 }

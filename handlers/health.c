@@ -14,7 +14,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return http_fail(req, 405, "method_not_allowed", "use GET");
 	}
 	if (db_ping(app->db, version, sizeof(version), &req->err) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	obj = json_object_new_object();
 	jsonh_add_string(obj, "status", "ok");

@@ -14,7 +14,8 @@
 #include "common/auth.h"
 #include "common/crypto.h"
 #include "common/db.h"
-#include "common/highlevel_client.h"
+#include "common/highlevel/client.h"
+#include "common/highlevel/tokens.h"
 #include "common/jsonh.h"
 #include "common/log.h"
 #include "common/secrets.h"
@@ -70,14 +71,14 @@ static int start(struct app *app, struct http_request *req, struct http_response
 	if (auth_caller(app, req, &caller) < 0 || requested_user(req, &requested) < 0 ||
 	    auth_target_user(req, &caller, requested, &user_id) < 0 ||
 	    auth_user_exists(app, req, user_id) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (crypto_random(raw, sizeof(raw)) < 0) {
 		return http_fail(req, 500, "internal", "no randomness");
 	}
 	state = crypto_base64_encode(req->arena, raw, sizeof(raw), 1);
 	if (save_state(app, req, state, user_id, caller.user_id) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	out = json_object_new_object();
 	jsonh_add_string(out, "authorize_url",
@@ -126,32 +127,6 @@ static int spend_state(struct app *app, struct http_request *req, const char *st
 		       "this authorization has expired; start the connection again");
 }
 
-static int store_tokens(struct app *app, struct http_request *req, const char *user_id,
-			const struct highlevel_token *tok) {
-	const char *access = secrets_seal(app, req->arena, user_id, "highlevel", "access_token",
-					  tok->access_token, &req->err);
-	const char *refresh = secrets_seal(app, req->arena, user_id, "highlevel", "refresh_token",
-					   tok->refresh_token, &req->err);
-	const char *params[] = {user_id, access, refresh,
-				arena_printf(req->arena, "%lld", (long long)tok->expires_in),
-				tok->location_id};
-
-	if (access == NULL || refresh == NULL) {
-		return -1;
-	}
-	return db_exec(app->db, req->arena, "highlevel_connection_store",
-		       "INSERT INTO api_keys (user_id, service, access_token, refresh_token,"
-		       " token_expires_at, location_id, is_active, status, last_error, token_refreshed_at)"
-		       " VALUES ($1::uuid, 'highlevel', $2, $3, now() + $4::bigint * interval '1 second',"
-		       " $5, true, 'connected', NULL, now())"
-		       " ON CONFLICT (user_id, service) DO UPDATE SET access_token = EXCLUDED.access_token,"
-		       " refresh_token = EXCLUDED.refresh_token,"
-		       " token_expires_at = EXCLUDED.token_expires_at, location_id = EXCLUDED.location_id,"
-		       " is_active = true, status = 'connected', last_error = NULL,"
-		       " token_refreshed_at = now(), updated_at = now()",
-		       5, params, NULL, &req->err);
-}
-
 static int valid_param(const char *s, size_t max) {
 	size_t len = s != NULL ? strlen(s) : 0;
 
@@ -179,7 +154,7 @@ static int complete(struct app *app, struct http_request *req, struct http_respo
 		return http_fail(req, 400, "invalid_state", "missing or malformed state");
 	}
 	if (spend_state(app, req, state, &user_id, &created_by) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (http_query(req, "error") != NULL) {
 		return http_fail(req, 400, "authorization_denied", "access was not granted");
@@ -203,7 +178,7 @@ static int complete(struct app *app, struct http_request *req, struct http_respo
 				  created_by,
 				  "store the tokens of a new authorization",
 				  req->request_id};
-	if (store_tokens(app, req, user_id, &tok) < 0 ||
+	if (highlevel_tokens_connect(app, req->arena, user_id, &tok, &req->err) < 0 ||
 	    secrets_audit(app, req->arena, &use, &req->err) < 0) {
 		goto done;
 	}
@@ -216,7 +191,7 @@ static int complete(struct app *app, struct http_request *req, struct http_respo
 done:
 	secrets_wipe(tok.access_token);
 	secrets_wipe(tok.refresh_token);
-	return status < 0 ? req->err.status : status;
+	return status;
 }
 
 static int handle(void *ctx, struct http_request *req, struct http_response *resp) {

@@ -74,12 +74,12 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return http_fail(req, 405, "method_not_allowed", "use GET");
 	}
 	if (calls_query_from_request(app, req, CALLS_QUERY_LIST, &q) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	calls_query_list_sql(&q, req->arena, &sql);
 	if (db_exec(app->db, req->arena, NULL, sql.text, sql.nparams, sql.params, &rows,
 		    &req->err) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	// the query reads one row more than the page: its presence is what `next` means
 	shown = rows.nrows > q.limit ? q.limit : rows.nrows;

@@ -4,7 +4,6 @@
 //   POST {api_key, test_only: true}    only test it
 //   GET ?user_id=                      status: connected, since, last sync, last error, key hint
 //   DELETE ?user_id=                   deactivate (the sealed key is erased)
-#include <stdlib.h>
 #include <string.h>
 
 #include <json-c/json_object.h>
@@ -12,9 +11,10 @@
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
+#include "common/connections.h"
 #include "common/db.h"
 #include "common/jsonh.h"
-#include "common/retell_client.h"
+#include "common/retell/client.h"
 #include "common/secrets.h"
 
 #define MAX_KEY_LEN 256
@@ -49,19 +49,12 @@ static int store_key(struct app *app, struct http_request *req, const char *user
 		     const char *api_key) {
 	const char *sealed = secrets_seal(app, req->arena, user_id, "retell", "access_token",
 					  api_key, &req->err);
-	const char *params[] = {user_id, sealed, secrets_hint(req->arena, api_key)};
 
 	if (sealed == NULL) {
 		return -1;
 	}
-	return db_exec(app->db, req->arena, "retell_connection_store",
-		       "INSERT INTO api_keys (user_id, service, access_token, refresh_token,"
-		       " token_expires_at, location_id, is_active, key_hint)"
-		       " VALUES ($1::uuid, 'retell', $2, NULL, NULL, NULL, true, $3)"
-		       " ON CONFLICT (user_id, service) DO UPDATE SET access_token = EXCLUDED.access_token,"
-		       " refresh_token = NULL, token_expires_at = NULL, location_id = NULL,"
-		       " is_active = true, key_hint = EXCLUDED.key_hint, updated_at = now()",
-		       3, params, NULL, &req->err);
+	return connections_retell_connect(app->db, req->arena, user_id, sealed,
+					  secrets_hint(req->arena, api_key), &req->err);
 }
 
 static int save(struct app *app, struct http_request *req, struct http_response *resp) {
@@ -105,24 +98,16 @@ static int save(struct app *app, struct http_request *req, struct http_response 
 	status = http_respond_json(resp, 200, out);
 done:
 	json_object_put(body);
-	return status < 0 ? req->err.status : status;
+	return status;
 }
 
 static int show(struct app *app, struct http_request *req, struct http_response *resp,
 		const char *user_id) {
-	const char *params[] = {user_id};
 	struct db_rows rows;
 	struct json_object *out;
 
-	if (db_exec(app->db, req->arena, "retell_connection_status",
-		    "SELECT k.is_active, k.key_hint,"
-		    " to_char(k.updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS since,"
-		    " to_char(s.last_sync_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') AS last_sync_at,"
-		    " s.last_status, s.last_error"
-		    " FROM api_keys k LEFT JOIN sync_state s ON s.user_id = k.user_id AND s.provider = 'retell'"
-		    " WHERE k.user_id = $1::uuid AND k.service = 'retell'",
-		    1, params, &rows, &req->err) < 0) {
-		return req->err.status;
+	if (connections_retell_status(app->db, req->arena, user_id, &rows, &req->err) < 0) {
+		return -1;
 	}
 	out = json_object_new_object();
 	jsonh_add_string(out, "user_id", user_id);
@@ -140,29 +125,20 @@ static int show(struct app *app, struct http_request *req, struct http_response 
 
 static int disconnect(struct app *app, struct http_request *req, struct http_response *resp,
 		      const char *user_id) {
-	const char *params[] = {user_id};
-	struct db_rows rows;
 	struct json_object *out;
+	long assigned = 0;
+	int removed = 0;
 
-	// the sealed key is erased, not kept: a disconnected workspace must be re-entered anyway
-	if (db_exec(app->db, req->arena, "retell_connection_remove",
-		    "WITH off AS (UPDATE api_keys SET is_active = false, access_token = NULL,"
-		    " key_hint = NULL, updated_at = now() WHERE user_id = $1::uuid AND service = 'retell'"
-		    " AND is_active"
-		    " RETURNING 1)"
-		    " SELECT (SELECT count(*) FROM off) AS removed,"
-		    " (SELECT count(*) FROM user_agents WHERE user_id = $1::uuid"
-		    " AND source_platform = 'retell') AS assigned_agents",
-		    1, params, &rows, &req->err) < 0) {
-		return req->err.status;
+	if (connections_retell_disconnect(app->db, req->arena, user_id, &removed, &assigned,
+					  &req->err) < 0) {
+		return -1;
 	}
-	if (strcmp(db_get(&rows, 0, "removed"), "0") == 0) {
+	if (!removed) {
 		return http_fail(req, 404, "not_connected", "no connection for this user");
 	}
 	out = json_object_new_object();
 	jsonh_add_bool(out, "disconnected", 1);
-	jsonh_add_int64(out, "assigned_agents",
-			strtoll(db_get(&rows, 0, "assigned_agents"), NULL, 10));
+	jsonh_add_int64(out, "assigned_agents", assigned);
 	jsonh_add_string(out, "note",
 			 "assigned agents stay assigned and their calls are kept; new webhook deliveries"
 			 " for them are refused and syncs skip this user until a key is connected again");
@@ -179,13 +155,13 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return http_fail(req, 405, "method_not_allowed", "use GET, POST or DELETE");
 	}
 	if (auth_caller(app, req, &caller) < 0 || auth_require_admin(req, &caller) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (http_method_is(req, "POST")) {
 		return save(app, req, resp);
 	}
 	if (auth_target_user(req, &caller, http_query(req, "user_id"), &user_id) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	return http_method_is(req, "GET") ? show(app, req, resp, user_id)
 					  : disconnect(app, req, resp, user_id);

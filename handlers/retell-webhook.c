@@ -1,6 +1,5 @@
 // retell-webhook.c: POST /functions/v1/retell-webhook[/{user_id}]: Retell call events, verified
 // against the raw body, persisted before the 2xx (never a provider call in the request path).
-#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -10,12 +9,13 @@
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
+#include "common/connections.h"
 #include "common/db.h"
 #include "common/httpc.h"
 #include "common/inbox.h"
 #include "common/jsonh.h"
 #include "common/log.h"
-#include "common/retell.h"
+#include "common/retell/webhook.h"
 #include "common/secrets.h"
 
 #define MAX_BODY (2 * 1024 * 1024)
@@ -51,18 +51,10 @@ static int path_user(struct http_request *req, const char **user_id) {
 static int find_signer(struct app *app, struct http_request *req, const char *path_user_id,
 		       const char *agent_id, int64_t ts, const uint8_t digest[32],
 		       struct verified *out) {
-	const char *params[] = {agent_id, path_user_id};
 	struct db_rows rows;
 
-	if (db_exec(app->db, req->arena, "webhook_candidates",
-		    "SELECT k.user_id, k.access_token, ua.agent_id AS agent_uuid"
-		    " FROM api_keys k"
-		    " LEFT JOIN agents a ON a.retell_agent_id = $1"
-		    " LEFT JOIN user_agents ua ON ua.agent_id = a.id AND ua.user_id = k.user_id"
-		    " WHERE k.service = 'retell' AND k.is_active"
-		    " AND ($2::uuid IS NULL OR k.user_id = $2::uuid)"
-		    " ORDER BY (ua.agent_id IS NULL), k.updated_at DESC",
-		    2, params, &rows, &req->err) < 0) {
+	if (connections_retell_signers(app->db, req->arena, agent_id, path_user_id, &rows,
+				       &req->err) < 0) {
 		return -1;
 	}
 	for (int r = 0; r < rows.nrows; r++) {
@@ -119,13 +111,13 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	struct calls_result result;
 	uint8_t digest[32];
 	int64_t ts = 0;
-	int status;
+	int status = -1;
 
 	if (!http_method_is(req, "POST")) {
 		return http_fail(req, 405, "method_not_allowed", "use POST");
 	}
 	if (path_user(req, &path_user_id) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	if (!is_json(http_header(req, "content-type"))) {
 		return http_fail(req, 415, "unsupported_media_type", "send application/json");
@@ -135,7 +127,6 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	    retell_delivery_parse(req->body, req->body_len, req->arena, &delivery, &root,
 				  &req->err) < 0 ||
 	    find_signer(app, req, path_user_id, delivery.agent_id, ts, digest, &signer) < 0) {
-		status = req->err.status;
 		goto done;
 	}
 	in = (struct inbox_delivery){
@@ -148,12 +139,6 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		.request_id = req->request_id,
 	};
 	if (inbox_record_retell(app, req->arena, &in, &outcome, &result, &req->err) < 0) {
-		// a value the database refuses is bad input; anything else: let Retell retry
-		if (req->err.status != 400) {
-			req->err.status = 503;
-			snprintf(req->err.code, sizeof(req->err.code), "db_unavailable");
-		}
-		status = req->err.status;
 		goto done;
 	}
 	if (result.unbilled) {

@@ -6,9 +6,9 @@
 #include <json-c/json_object.h>
 
 #include "common/app.h"
-#include "common/highlevel_sync.h"
+#include "common/highlevel/sync.h"
 #include "common/jsonh.h"
-#include "common/retell_sync.h"
+#include "common/retell/sync.h"
 #include "common/sync.h"
 #include "common/whitelabel.h"
 
@@ -40,7 +40,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 		return http_fail(req, 405, "method_not_allowed", "use POST");
 	}
 	if (sync_request_from_http(app, req, &rq) < 0) {
-		return req->err.status;
+		return -1;
 	}
 	syncs = json_object_new_array();
 	for (size_t i = 0; i < NPROVIDERS; i++) {

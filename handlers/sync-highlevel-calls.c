@@ -1,8 +1,8 @@
 // sync-highlevel-calls.c: POST /functions/v1/sync-highlevel-calls (service role: every connected
 // user, the daily job; admin {user_id} or a user: one user, the sync button) and, from cron,
-// `sync-highlevel-calls --all | --user ID`. The work is common/sync.c + common/highlevel_sync.c.
+// `sync-highlevel-calls --all | --user ID`. The work is common/sync.c + common/highlevel/sync.c.
 #include "common/app.h"
-#include "common/highlevel_sync.h"
+#include "common/highlevel/sync.h"
 #include "common/sync.h"
 
 static int handle(void *ctx, struct http_request *req, struct http_response *resp) {

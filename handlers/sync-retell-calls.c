@@ -1,8 +1,8 @@
 // sync-retell-calls.c: POST /functions/v1/sync-retell-calls (service role: every connected user,
 // the daily job; admin {user_id} or a user: one user, the sync button) and, from cron,
-// `sync-retell-calls --all | --user ID`. The work is common/sync.c + common/retell_sync.c.
+// `sync-retell-calls --all | --user ID`. The work is common/sync.c + common/retell/sync.c.
 #include "common/app.h"
-#include "common/retell_sync.h"
+#include "common/retell/sync.h"
 #include "common/sync.h"
 
 static int handle(void *ctx, struct http_request *req, struct http_response *resp) {

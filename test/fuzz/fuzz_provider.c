@@ -1,14 +1,14 @@
 /* fuzz_provider.c: the provider answer parsers on fuzzed JSON: a Retell get-call answer and a
  * list-calls page {"items": [...], "has_more", "pagination_key"} (retell_call_parse), the legacy
  * list-agents array, and a HighLevel call-log page {"callLogs": [...], "total", "pageSize"}
- * (calls_highlevel_parse). The page readers in retell_client.c and highlevel_client.c are
+ * (highlevel_call_parse). The page readers in retell/client.c and highlevel/client.c are
  * static and behind HTTP, so this target reads pages the same way through the public calls. */
 #include <json-c/json_object.h>
 
 #include "common/arena.h"
-#include "common/calls_highlevel.h"
+#include "common/highlevel/call.h"
 #include "common/jsonh.h"
-#include "common/retell_call.h"
+#include "common/retell/call.h"
 #include "test/fuzz/fuzz.h"
 
 static struct arena *arena;
@@ -21,7 +21,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv) {
 }
 
 static void retell_call(struct json_object *call) {
-	struct call_record rec;
+	struct retell_call rec;
 	struct err err = {0};
 
 	if (retell_call_parse(call, arena, &rec, &err) < 0) {
@@ -45,7 +45,7 @@ static void highlevel_call(struct json_object *log) {
 	struct highlevel_call hc;
 	struct err err = {0};
 
-	if (calls_highlevel_parse(log, arena, &hc, &err) < 0) {
+	if (highlevel_call_parse(log, arena, &hc, &err) < 0) {
 		FUZZ_ASSERT(err.status == 400);
 		return;
 	}
@@ -67,7 +67,7 @@ static void each(struct json_object *list, void (*fn)(struct json_object *)) {
 	}
 }
 
-// retell_client.c read_page: items, has_more, pagination_key.
+// retell/client.c read_page: items, has_more, pagination_key.
 static void retell_page(struct json_object *root) {
 	struct json_object *items = NULL;
 	const char *next = NULL;
@@ -84,7 +84,7 @@ static void retell_page(struct json_object *root) {
 	each(items, retell_call);
 }
 
-// highlevel_client.c get_page: callLogs (or agents), total, pageSize.
+// highlevel/client.c get_page: callLogs (or agents), total, pageSize.
 static void highlevel_page(struct json_object *root) {
 	struct json_object *logs = NULL;
 	int64_t total = 0;

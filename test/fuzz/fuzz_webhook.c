@@ -1,5 +1,5 @@
 /* fuzz_webhook.c: the retell-webhook input path on fuzzed headers and bodies: the
- * x-retell-signature parser and check, then the delivery parser (retell.h, retell_call.h).
+ * x-retell-signature parser and check, then the delivery parser (retell/webhook.h, retell/call.h).
  * Input: the signature header, '\n', the raw body (no '\n': the whole input is the body and
  * the header is missing). */
 #include <inttypes.h>
@@ -8,7 +8,7 @@
 
 #include "common/arena.h"
 #include "common/crypto.h"
-#include "common/retell.h"
+#include "common/retell/webhook.h"
 #include "test/fuzz/fuzz.h"
 
 // The seeds' deliveries are signed with this key at FUZZ_NOW_MS (see make-corpus).
@@ -58,7 +58,7 @@ static void check_roundtrip(const char *body, size_t body_len, int64_t ts) {
 	FUZZ_ASSERT(retell_signature_matches(API_KEY, body, body_len, got, digest) == 0);
 }
 
-static void touch_record(const struct call_record *rec) {
+static void touch_record(const struct retell_call *rec) {
 	const char *strings[] = {
 		rec->call_id,
 		rec->agent_id,

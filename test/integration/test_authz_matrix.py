@@ -29,15 +29,10 @@ import pytest
 
 from testenv import retell
 from testenv.stack import b64url, sign_hs256
-from testenv.world import AGENT_A, KEY_A, make_world
+from testenv.tenants import AGENT_A, KEY_A
 
 CALLERS = ("anonymous", "expired", "wrong_secret", "alg_none",
            "client", "other_client", "admin", "service_role")
-
-
-@pytest.fixture(scope="module")
-def world(stack, fake):
-    return make_world(stack, fake)
 
 
 # --------------------------------------------------------------------------- the callers
@@ -227,14 +222,14 @@ def check_answer(w, op, caller, expected, r):
 
 @pytest.mark.parametrize("op,caller,expected", CELLS,
                          ids=[f"{op}|{caller}" for op, caller, _ in CELLS])
-def test_authorisation_matrix(world, http, op, caller, expected):
-    world.restore()
+def test_authorisation_matrix(two_tenants, http, op, caller, expected):
+    two_tenants.restore()
     send = REQUESTS[op]
-    for headers in caller_headers(world, caller):
-        check_answer(world, op, caller, expected, send(world, http, headers))
+    for headers in caller_headers(two_tenants, caller):
+        check_answer(two_tenants, op, caller, expected, send(two_tenants, http, headers))
 
 
-def test_matrix_covers_every_function(world):
+def test_matrix_covers_every_function(two_tenants):
     from testenv.stack import ROOT
     functions = {p.stem for p in (ROOT / "handlers").glob("*.c")}
     covered = {op.split()[0] for op in MATRIX}
@@ -272,24 +267,24 @@ WEBHOOK_CALLERS = {
 
 
 @pytest.mark.parametrize("caller", list(WEBHOOK_CALLERS))
-def test_webhook_signature_matrix(world, http, caller):
-    world.restore()
-    stack, fake = world.stack, world.fake
+def test_webhook_signature_matrix(two_tenants, http, caller):
+    two_tenants.restore()
+    stack, fake = two_tenants.stack, two_tenants.fake
     call_id = f"call_authz_sig_{caller}"
     body = retell.delivery("call_ended", fake.make_retell_call(AGENT_A, call_id=call_id))
     sub, expected = WEBHOOK_CALLERS[caller]
     headers = {"Content-Type": "application/json"}
-    sig = signature_for(world, caller, body)
+    sig = signature_for(two_tenants, caller, body)
     if sig is not None:
         headers["x-retell-signature"] = sig
     inbox_before = stack.sql("SELECT count(*) AS n FROM webhook_inbox")[0]["n"]
-    r = http.post(stack.url("retell-webhook", f"/{world.b}" if sub == "b" else ""), data=body,
+    r = http.post(stack.url("retell-webhook", f"/{two_tenants.b}" if sub == "b" else ""), data=body,
                   headers=headers, timeout=60)
     assert r.status_code == expected, r.text
     rows = stack.sql("SELECT user_id FROM calls WHERE retell_call_id = %s", (call_id,))
     inbox_after = stack.sql("SELECT count(*) AS n FROM webhook_inbox")[0]["n"]
     if expected == 200:
-        assert [str(r["user_id"]) for r in rows] == [world.a] and inbox_after == inbox_before + 1
+        assert [str(r["user_id"]) for r in rows] == [two_tenants.a] and inbox_after == inbox_before + 1
     else:
         assert r.json()["error"] == "bad_signature"
         assert rows == [] and inbox_after == inbox_before
@@ -298,21 +293,21 @@ def test_webhook_signature_matrix(world, http, caller):
 # --------------------------------------------------------------------------- playback links
 
 
-def test_a_playback_link_is_bound_to_its_call_viewer_and_time(world, http):
+def test_a_playback_link_is_bound_to_its_call_viewer_and_time(two_tenants, http):
     """link=1 answers a URL that works without a token: only for that call and viewer, and
     tampering with any part of it is 401."""
-    stack = world.stack
-    world.restore()
-    r = http.get(stack.url("get-call-recording"), params={"call_id": world.call_a, "link": "1"},
-                 headers=stack.auth(world.a))
+    stack = two_tenants.stack
+    two_tenants.restore()
+    r = http.get(stack.url("get-call-recording"), params={"call_id": two_tenants.call_a, "link": "1"},
+                 headers=stack.auth(two_tenants.a))
     assert r.status_code == 200, r.text
     url = f"http://127.0.0.1:{stack.port}" + r.json()["url"]
     ok = http.get(url)
-    assert ok.status_code == 200 and ok.content == world.fake.recording_bytes(world.retell_call_a)
+    assert ok.status_code == 200 and ok.content == two_tenants.fake.recording_bytes(two_tenants.retell_call_a)
     # another user's token does not change what the link grants, nor make it grant more
-    assert http.get(url, headers=stack.auth(world.b)).status_code == 200
-    tampered = [url.replace(world.call_a, world.call_b),
-                url.replace(f"viewer={world.a}", f"viewer={world.b}"),
+    assert http.get(url, headers=stack.auth(two_tenants.b)).status_code == 200
+    tampered = [url.replace(two_tenants.call_a, two_tenants.call_b),
+                url.replace(f"viewer={two_tenants.a}", f"viewer={two_tenants.b}"),
                 url.replace("kind=c", "kind=a"),
                 url.replace("expires=", "expires=9"),
                 url[:-1] + ("0" if url[-1] != "0" else "1")]
@@ -321,31 +316,31 @@ def test_a_playback_link_is_bound_to_its_call_viewer_and_time(world, http):
         t = http.get(bad)
         assert t.status_code == 401 and t.json()["error"] == "bad_link", (bad, t.text)
     # B asking for a link to A's call learns nothing
-    r = http.get(stack.url("get-call-recording"), params={"call_id": world.call_a, "link": "1"},
-                 headers=stack.auth(world.b))
+    r = http.get(stack.url("get-call-recording"), params={"call_id": two_tenants.call_a, "link": "1"},
+                 headers=stack.auth(two_tenants.b))
     assert r.status_code == 404
     # the link stops working as soon as the viewer may no longer see the call
-    stack.sql("DELETE FROM user_agents WHERE user_id = %s AND agent_id = %s", (world.a, world.agent_a))
+    stack.sql("DELETE FROM user_agents WHERE user_id = %s AND agent_id = %s", (two_tenants.a, two_tenants.agent_a))
     try:
         assert http.get(url).status_code == 404
     finally:
-        world.restore()
+        two_tenants.restore()
 
 
-def test_a_token_for_a_user_without_profile_is_a_client_and_an_unknown_role_is_refused(world, http):
+def test_a_token_for_a_user_without_profile_is_a_client_and_an_unknown_role_is_refused(two_tenants, http):
     """Who is admin is our data: a token claiming admin-ish things gets nothing more."""
-    stack = world.stack
-    world.restore()
+    stack = two_tenants.stack
+    two_tenants.restore()
     now = int(time.time())
-    for claims in ({"role": "admin", "sub": world.admin},
-                   {"role": "authenticated", "sub": world.b, "app_metadata": {"role": "admin"},
+    for claims in ({"role": "admin", "sub": two_tenants.admin},
+                   {"role": "authenticated", "sub": two_tenants.b, "app_metadata": {"role": "admin"},
                     "user_metadata": {"role": "admin"}, "is_admin": True},
-                   {"role": "supabase_admin", "sub": world.admin},
+                   {"role": "supabase_admin", "sub": two_tenants.admin},
                    {"role": "authenticated", "sub": "not-a-uuid"},
                    {"role": "authenticated"}):
         token = sign_hs256(stack.jwt_secret, {"aud": "authenticated", "iat": now, "exp": now + 600,
                                               **claims})
-        r = http.get(stack.url("retell-connection"), params={"user_id": world.a},
+        r = http.get(stack.url("retell-connection"), params={"user_id": two_tenants.a},
                      headers={"Authorization": "Bearer " + token})
         assert r.status_code in (401, 403), (claims, r.text)
     # the wrong audience
@@ -360,10 +355,10 @@ def test_a_token_for_a_user_without_profile_is_a_client_and_an_unknown_role_is_r
     assert r.status_code == 403
 
 
-def test_callers_are_refused_before_any_provider_or_key_is_touched(world, http):
+def test_callers_are_refused_before_any_provider_or_key_is_touched(two_tenants, http):
     """The refused cells above used neither a stored key nor the provider."""
-    stack, fake = world.stack, world.fake
-    world.restore()
+    stack, fake = two_tenants.stack, two_tenants.fake
+    two_tenants.restore()
     fake.clear_requests()
     audits = stack.sql("SELECT count(*) AS n FROM key_usage_audit")[0]["n"]
     for op in MATRIX:
@@ -372,7 +367,7 @@ def test_callers_are_refused_before_any_provider_or_key_is_touched(world, http):
         send, statuses = REQUESTS[op], MATRIX[op]
         for caller, expected in zip(CALLERS, statuses):
             if expected in (401, 403) or (caller == "other_client" and expected == 404):
-                for headers in caller_headers(world, caller):
-                    assert send(world, http, headers).status_code == expected
+                for headers in caller_headers(two_tenants, caller):
+                    assert send(two_tenants, http, headers).status_code == expected
     assert fake.requests == []
     assert stack.sql("SELECT count(*) AS n FROM key_usage_audit")[0]["n"] == audits

@@ -8,12 +8,15 @@
     complete answer whose JSON is cut short), slower than HTTP_TIMEOUT_MS (3 s in the test
     stack), and dropping connections without an answer, during Retell and HighLevel syncs:
     the sync finishes through its retries, or fails cleanly (no partial page, an error in
-    sync_runs) and a re-run completes; nothing is lost or duplicated.
+    sync_runs) and a re-run completes; nothing is lost or duplicated;
+  - either provider's sync SIGKILLed while it waits for its third page: the two committed pages
+    stay, and the next run resumes without loss or duplicates.
 
 PostgreSQL stopped under webhook load, and 429/500 answers during a sync, are covered by
-test_retell_webhook.py and test_sync_retell.py.
+test_retell_webhook.py and test_sync_retell_calls.py.
 """
 import concurrent.futures
+import json
 import math
 import os
 import signal
@@ -25,30 +28,17 @@ import requests
 
 from testenv import highlevel as hl
 from testenv import retell
+from testenv.clock import DAY_MS, now_ms
 from testenv.stack import wait_until
 
-KEY = "key_faults_0123456789abcdef01234"
-LOC = "loc_faults_0001"
-DAY_MS = 86_400_000
-
-
-def now_ms():
-    return int(time.time() * 1000)
+KEY = retell.CLIENT_KEY     # conftest's retell_client delivers and syncs
 
 
 # --------------------------------------------------------------------------- a handler killed
 
 
-@pytest.fixture
-def owner(clean, connect_retell, retell_agent):
-    user = clean.make_user("client")
-    connect_retell(user, KEY)
-    retell_agent("agent_faults", assign_to=user)
-    return user
-
-
 def deliveries(fake, n_calls):
-    return retell.shuffled_deliveries(fake, "agent_faults", n_calls, "kill", 4000)
+    return retell.shuffled_deliveries(fake, "ag_one", n_calls, "kill", 4000)
 
 
 class Sender:
@@ -78,7 +68,7 @@ class Sender:
         return 0
 
 
-def test_webhook_workers_killed_mid_load_lose_and_duplicate_nothing(stack, fake, owner):
+def test_webhook_workers_killed_mid_load_lose_and_duplicate_nothing(stack, fake, retell_client):
     fn = "retell-webhook"
     assert wait_until(lambda: len(stack.worker_pids(fn)) == 2)
     calls, bodies = deliveries(fake, 200)
@@ -110,7 +100,7 @@ def test_webhook_workers_killed_mid_load_lose_and_duplicate_nothing(stack, fake,
     # the workers came back (multiwatch forked new ones) and serve
     assert wait_until(lambda: len(stack.worker_pids(fn)) == 2
                       and not set(stack.worker_pids(fn)) & set(killed), timeout=20)
-    probe = fake.make_retell_call("agent_faults", call_id="kill_probe")
+    probe = fake.make_retell_call("ag_one", call_id="kill_probe")
     assert retell.post(requests, stack, retell.delivery("call_ended", probe), KEY).status_code == 200
 
     # exactly the expected rows: one per call, each complete; the inbox holds every accepted
@@ -130,16 +120,6 @@ def test_webhook_workers_killed_mid_load_lose_and_duplicate_nothing(stack, fake,
 # --------------------------------------------------------------------------- a flaky provider
 
 
-@pytest.fixture
-def retell_world(clean, fake, connect_retell, retell_agent):
-    user = clean.make_user("client")
-    connect_retell(user, KEY)
-    for a in ("ag_f1", "ag_f2"):
-        fake.add_retell_agent(KEY, agent_id=a)
-        retell_agent(a, assign_to=user)
-    return user
-
-
 def sync_retell(http, stack, user):
     return http.post(stack.url("sync-retell-calls"), json={"user_id": user},
                      headers=stack.service_headers(), timeout=600)
@@ -153,9 +133,9 @@ def assert_complete(stack, n):
 
 
 def test_truncated_slow_and_dropped_answers_are_retried_and_the_sync_finishes(stack, fake, http,
-                                                                              retell_world):
+                                                                              retell_client):
     n = 1500    # two list pages of 1,000 and 1,500 detail fetches
-    fake.generate_retell_calls(KEY, ["ag_f1", "ag_f2"], n, now_ms() - 5 * DAY_MS, 60_000)
+    fake.generate_retell_calls(KEY, ["ag_one", "ag_two"], n, now_ms() - 5 * DAY_MS, 60_000)
     # list-calls, in order: page 1 cut mid-body, its retry served; page 2 slower than the
     # client's timeout, its retry served
     fake.add_fault(path_prefix="/v3/list-calls", truncate=True, count=1)
@@ -166,7 +146,7 @@ def test_truncated_slow_and_dropped_answers_are_retried_and_the_sync_finishes(st
     fake.add_fault(path_prefix="/v2/get-call/", truncate=True, count=3)
     fake.add_fault(path_prefix="/v2/get-call/", delay=3.5, count=2)
     t0 = time.monotonic()
-    r = sync_retell(http, stack, retell_world)
+    r = sync_retell(http, stack, retell_client["user"])
     assert r.status_code == 200, r.text
     s = r.json()
     assert s["failed_users"] == 0 and s["calls_inserted"] == n, s
@@ -176,20 +156,20 @@ def test_truncated_slow_and_dropped_answers_are_retried_and_the_sync_finishes(st
     assert_complete(stack, n)
     assert [r["status"] for r in stack.sql("SELECT status FROM sync_runs")] == ["ok"]
     # a second run finds nothing new and duplicates nothing
-    s = sync_retell(http, stack, retell_world).json()
+    s = sync_retell(http, stack, retell_client["user"]).json()
     assert s["calls_inserted"] == 0 and s["failed_users"] == 0
     assert_complete(stack, n)
 
 
 def test_a_page_that_fails_every_retry_fails_the_sync_cleanly_and_a_rerun_completes(stack, fake, http,
-                                                                                    retell_world):
+                                                                                    retell_client):
     n = 1500
-    fake.generate_retell_calls(KEY, ["ag_f1", "ag_f2"], n, now_ms() - 5 * DAY_MS, 60_000)
+    fake.generate_retell_calls(KEY, ["ag_one", "ag_two"], n, now_ms() - 5 * DAY_MS, 60_000)
     # page 1 is served; page 2's connection is dropped on every attempt (1 + HTTP_MAX_RETRIES,
     # and libcurl's own silent retry on a reused connection that dies)
     fake.add_fault(path_prefix="/v3/list-calls", count=1)
     fake.add_fault(path_prefix="/v3/list-calls", drop=True, count=10)
-    r = sync_retell(http, stack, retell_world)
+    r = sync_retell(http, stack, retell_client["user"])
     assert r.status_code in (200, 502), r.text
     assert r.headers["Content-Type"].startswith("application/json")
     if r.status_code == 200:
@@ -203,17 +183,17 @@ def test_a_page_that_fails_every_retry_fails_the_sync_cleanly_and_a_rerun_comple
     assert run["status"] == "error" and run["error"], run
     # the re-run completes from the cursor
     fake.clear_requests()
-    r = sync_retell(http, stack, retell_world)
+    r = sync_retell(http, stack, retell_client["user"])
     assert r.status_code == 200 and r.json()["failed_users"] == 0, r.text
     assert_complete(stack, n)
     assert len(fake.requests_for("/v2/get-call/")) < n    # it resumed, it did not start over
 
 
 def test_an_answer_whose_json_is_cut_short_fails_cleanly_and_a_rerun_completes(stack, fake, http,
-                                                                              retell_world, monkeypatch):
+                                                                              retell_client, monkeypatch):
     """A complete HTTP answer (the Content-Length matches) carrying half a JSON document."""
     n = 1500
-    fake.generate_retell_calls(KEY, ["ag_f1", "ag_f2"], n, now_ms() - 5 * DAY_MS, 60_000)
+    fake.generate_retell_calls(KEY, ["ag_one", "ag_two"], n, now_ms() - 5 * DAY_MS, 60_000)
     original = fake._dispatch
     cut = {"list": [False, True, True, True], "get": 5}
 
@@ -232,7 +212,7 @@ def test_an_answer_whose_json_is_cut_short_fails_cleanly_and_a_rerun_completes(s
         return resp
 
     monkeypatch.setattr(fake, "_dispatch", dispatch)
-    r = sync_retell(http, stack, retell_world)
+    r = sync_retell(http, stack, retell_client["user"])
     assert r.status_code in (200, 502), r.text
     first = stack.sql("SELECT count(*) AS n, count(DISTINCT retell_call_id) AS d,"
                       " count(*) FILTER (WHERE transcript IS NULL) AS incomplete FROM calls")[0]
@@ -240,36 +220,24 @@ def test_an_answer_whose_json_is_cut_short_fails_cleanly_and_a_rerun_completes(s
     if first["n"] < n:
         assert stack.sql("SELECT status FROM sync_runs")[0]["status"] == "error"
     monkeypatch.setattr(fake, "_dispatch", original)
-    r = sync_retell(http, stack, retell_world)
+    r = sync_retell(http, stack, retell_client["user"])
     assert r.status_code == 200 and r.json()["failed_users"] == 0, r.text
     assert_complete(stack, n)
 
 
-@pytest.fixture
-def highlevel_world(clean, fake):
-    stack = clean
-    user = stack.make_user("client")
-    hl.connect(stack, fake, user, LOC)
-    fake.add_hl_agent(LOC, agent_id="hl_f1")
-    agent = stack.sql("""INSERT INTO agents (name, source_platform, highlevel_agent_id, location_id)
-                         VALUES ('hl_f1', 'highlevel', 'hl_f1', %s) RETURNING id""", (LOC,))[0]["id"]
-    stack.sql("INSERT INTO user_agents (user_id, agent_id, source_platform) VALUES (%s, %s, 'highlevel')",
-              (user, agent))
-    return user
-
-
-def test_highlevel_sync_through_a_flaky_provider(stack, fake, http, highlevel_world):
+def test_highlevel_sync_through_a_flaky_provider(stack, fake, http, highlevel_client):
     n = 120     # three pages of call logs
     start = now_ms() - 3 * DAY_MS
     for i in range(n):
-        fake.add_hl_call(LOC, fake.make_hl_call(LOC, "hl_f1", created_at_ms=start + i * 60_000))
+        fake.add_hl_call(hl.CLIENT_LOC, fake.make_hl_call(hl.CLIENT_LOC, "hl_ag_one",
+                                                          created_at_ms=start + i * 60_000))
     path = "/voice-ai/dashboard/call-logs"
     fake.add_fault(path_prefix=path, truncate=True, count=1)
     fake.add_fault(path_prefix=path, count=1)
     fake.add_fault(path_prefix=path, drop=True, count=1)
     fake.add_fault(path_prefix=path, count=1)
     fake.add_fault(path_prefix=path, delay=3.5, count=1)
-    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_world},
+    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_client["user"]},
                   headers=stack.service_headers(), timeout=600)
     assert r.status_code == 200, r.text
     s = r.json()
@@ -279,16 +247,59 @@ def test_highlevel_sync_through_a_flaky_provider(stack, fake, http, highlevel_wo
     assert rows == {"n": n, "d": n}
     # every retry fails on the next run's first page: a clean failure, then a full re-run
     for i in range(20):
-        fake.add_hl_call(LOC, fake.make_hl_call(LOC, "hl_f1", created_at_ms=now_ms() - 1000 * (i + 1)))
+        fake.add_hl_call(hl.CLIENT_LOC, fake.make_hl_call(hl.CLIENT_LOC, "hl_ag_one",
+                                                          created_at_ms=now_ms() - 1000 * (i + 1)))
     fake.add_fault(path_prefix=path, drop=True, count=10)
-    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_world},
+    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_client["user"]},
                   headers=stack.service_headers(), timeout=600)
     assert r.status_code in (200, 502) and r.headers["Content-Type"].startswith("application/json")
     assert stack.sql("SELECT count(*) AS n FROM calls")[0]["n"] == n
     assert stack.sql("SELECT status FROM sync_runs ORDER BY id DESC LIMIT 1")[0]["status"] == "error"
     fake.faults.clear()
-    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_world},
+    r = http.post(stack.url("sync-highlevel-calls"), json={"user_id": highlevel_client["user"]},
                   headers=stack.service_headers(), timeout=600)
     assert r.status_code == 200 and r.json()["failed_users"] == 0, r.text
     rows = stack.sql("SELECT count(*) AS n, count(DISTINCT highlevel_call_id) AS d FROM calls")[0]
     assert rows == {"n": n + 20, "d": n + 20}
+
+
+# --------------------------------------------------------------------------- a sync killed
+
+KILLED_SYNCS = {
+    # provider: (its client fixture, function, the page requests, calls seeded, a page's size)
+    "retell": ("retell_client", "sync-retell-calls", "/v3/list-calls", 3500, 1000),
+    "highlevel": ("highlevel_client", "sync-highlevel-calls", "/voice-ai/dashboard/call-logs", 140, 50),
+}
+
+
+def seed_for_kill(provider, fake, n):
+    if provider == "retell":
+        fake.generate_retell_calls(KEY, ["ag_one", "ag_two"], n, now_ms() - 15 * DAY_MS, 60_000)
+    else:
+        hl.add_call_logs(fake, "hl_ag_one", n, now_ms() - 3 * DAY_MS, step_ms=10_000)
+
+
+@pytest.mark.parametrize("provider", sorted(KILLED_SYNCS))
+def test_a_sync_killed_midway_resumes_without_loss_or_duplicates(stack, fake, request, provider):
+    client, fn, pages, n, page_size = KILLED_SYNCS[provider]
+    user = request.getfixturevalue(client)["user"]
+    seed_for_kill(provider, fake, n)
+    # the third page hangs: the process is killed while waiting for it
+    fake.add_fault(path_prefix=pages, count=2, delay=0)
+    fake.add_fault(path_prefix=pages, delay=30)
+    proc = stack.cli(fn, "--user", user)
+    assert wait_until(lambda: len(fake.requests_for(pages)) >= 3, timeout=60, interval=0.1)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGKILL)
+    proc.communicate()
+    assert stack.sql("SELECT count(*) AS n FROM calls")[0]["n"] == 2 * page_size  # nothing of page 3
+    fake.faults.clear()
+    done = stack.cli(fn, "--user", user)
+    out, errs = done.communicate(timeout=300)
+    assert done.returncode == 0, errs
+    assert json.loads(out)["failed_users"] == 0
+    rows = stack.sql(f"""SELECT count(*) AS n, count(DISTINCT {provider}_call_id) AS d,
+                         count(*) FILTER (WHERE transcript IS NULL) AS incomplete FROM calls""")[0]
+    assert rows == {"n": n, "d": n, "incomplete": 0}
+    runs = stack.sql("SELECT status, trigger FROM sync_runs ORDER BY id")
+    assert runs[0]["status"] == "running" and runs[1] == {"status": "ok", "trigger": "cli"}

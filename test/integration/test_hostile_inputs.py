@@ -46,7 +46,7 @@ import pytest
 
 from testenv import retell
 from testenv.stack import ROOT, b64url, wait_until
-from testenv.world import AGENT_A, KEY_A, changed, fingerprint, make_world, tables
+from testenv.tenants import AGENT_A, KEY_A, changed, fingerprint, tables
 
 FUNCTIONS = sorted(p.stem for p in (ROOT / "handlers").glob("*.c"))
 MARK = "@@HOSTILE@@"
@@ -55,8 +55,10 @@ _seq = itertools.count(1)
 
 
 @pytest.fixture(scope="module")
-def world(stack, fake, http_module):
-    w = make_world(stack, fake)
+def watched_tenants(two_tenants, stack, http_module):
+    """two_tenants, with what a hostile request must leave as it was: the tables, the workers,
+    the sanitizer reports; and a playback link of A's call."""
+    w = two_tenants
     w.tables = tables(stack)
     w.pids = {fn: stack.worker_pids(fn) for fn in FUNCTIONS}
     w.reports_before = [str(p) for p in stack.sanitizer_reports()]
@@ -298,8 +300,8 @@ def judge_text(w, fn, method, caller, field, kind, label, value, raw):
 
 
 @pytest.mark.parametrize("where,fn,method,caller,base,field,kind,label,value", text_cases())
-def test_hostile_text(world, http_module, where, fn, method, caller, base, field, kind, label, value):
-    w, http = world, http_module
+def test_hostile_text(watched_tenants, http_module, where, fn, method, caller, base, field, kind, label, value):
+    w, http = watched_tenants, http_module
     w.restore()
     sent = {}
 
@@ -337,8 +339,8 @@ WEBHOOK_PATHS = [pytest.param(label, q, id=label) for label, _, q in TEXT_VALUES
 
 
 @pytest.mark.parametrize("label,value", WEBHOOK_PATHS)
-def test_hostile_webhook_path(world, http_module, label, value):
-    w = world
+def test_hostile_webhook_path(watched_tenants, http_module, label, value):
+    w = watched_tenants
     raw = json.dumps(webhook_base(w)).encode()
 
     def send():
@@ -434,8 +436,8 @@ WEBHOOK_NUMBER_CASES = [
 
 
 @pytest.mark.parametrize("name,fn,method,caller,build,ok", NUMBER_CASES, ids=[c[0] for c in NUMBER_CASES])
-def test_hostile_numbers(world, http_module, name, fn, method, caller, build, ok):
-    w = world
+def test_hostile_numbers(watched_tenants, http_module, name, fn, method, caller, build, ok):
+    w = watched_tenants
     w.restore()
     run_case(w, http_module, name,
              lambda: post_raw(w, http_module, fn, method, caller, build(w).encode()), ok)
@@ -443,10 +445,10 @@ def test_hostile_numbers(world, http_module, name, fn, method, caller, build, ok
 
 @pytest.mark.parametrize("name,overrides,drop,may_store",
                          [c if hasattr(c, "marks") else pytest.param(*c, id=c[0]) for c in WEBHOOK_NUMBER_CASES])
-def test_hostile_numbers_in_deliveries(world, http_module, name, overrides, drop, may_store):
+def test_hostile_numbers_in_deliveries(watched_tenants, http_module, name, overrides, drop, may_store):
     """Out-of-range numbers are refused; a delivery that is merely odd (end before start,
     a start before 1970) is refused or stored sanely: no negative duration, no year 1969."""
-    w = world
+    w = watched_tenants
     raw, call_id = webhook_numbers(overrides, drop)(w)
     run_case(w, http_module, f"retell-webhook {name}",
              lambda: post_raw(w, http_module, "retell-webhook", "POST", "none", raw),
@@ -478,8 +480,8 @@ QUERY_NUMBER_CASES = [
 
 @pytest.mark.parametrize("fn,caller,params,expected", QUERY_NUMBER_CASES,
                          ids=[f"{c[0]}|{c[1]}|{c[2]}" for c in QUERY_NUMBER_CASES])
-def test_hostile_numbers_in_queries(world, http_module, fn, caller, params, expected):
-    w = world
+def test_hostile_numbers_in_queries(watched_tenants, http_module, fn, caller, params, expected):
+    w = watched_tenants
     w.restore()
 
     def ok(r):
@@ -496,8 +498,8 @@ def test_hostile_numbers_in_queries(world, http_module, fn, caller, params, expe
 
 @pytest.mark.parametrize("expires", ["1e400", "99999999999999999999999", "-1", "-99999999999999999999",
                                      "0x7fffffff", ""])
-def test_hostile_link_expiry(world, http_module, expires):
-    w = world
+def test_hostile_link_expiry(watched_tenants, http_module, expires):
+    w = watched_tenants
     params = {**w.link, "expires": expires}
     r = run_case(w, http_module, f"link expires={expires}",
                  lambda: http_module.get(w.stack.url("get-call-recording"), params=params))
@@ -558,10 +560,10 @@ TOKEN_CASES = [
 
 
 @pytest.mark.parametrize("name,header,expected", TOKEN_CASES, ids=[c[0] for c in TOKEN_CASES])
-def test_hostile_tokens(world, http_module, name, header, expected):
+def test_hostile_tokens(watched_tenants, http_module, name, header, expected):
     """Malformed or odd bearer tokens: 401, or (validly signed, merely odd) read as the client
     they name, with the last of duplicated claims (as a JSON.parse-style reader)."""
-    w = world
+    w = watched_tenants
     w.restore()
     value = header(w)
 
@@ -603,8 +605,8 @@ DUPLICATE_CASES = [
 
 
 @pytest.mark.parametrize("name,fn,caller,build,allowed", DUPLICATE_CASES, ids=[c[0] for c in DUPLICATE_CASES])
-def test_duplicated_json_keys(world, http_module, name, fn, caller, build, allowed):
-    w = world
+def test_duplicated_json_keys(watched_tenants, http_module, name, fn, caller, build, allowed):
+    w = watched_tenants
     w.restore()
     # B must not be connected for the "last wins" reading to be a 404
     assert w.stack.sql("SELECT count(*) AS n FROM api_keys WHERE user_id = %s", (w.b,))[0]["n"] == 0
@@ -617,9 +619,9 @@ def test_duplicated_json_keys(world, http_module, name, fn, caller, build, allow
     assert r.status_code in allowed, (name, r.status_code, r.text)
 
 
-def test_duplicated_keys_in_a_delivery_follow_the_last_key(world, http_module):
+def test_duplicated_keys_in_a_delivery_follow_the_last_key(watched_tenants, http_module):
     """What the signer's JSON.parse reads is what we store: the last call_id, not the first."""
-    w = world
+    w = watched_tenants
     base = webhook_base(w)
     first, last = f"dup_first_{next(_seq)}", f"dup_last_{next(_seq)}"
     base["call"]["call_id"] = MARK
@@ -637,8 +639,8 @@ def test_duplicated_keys_in_a_delivery_follow_the_last_key(world, http_module):
              lambda: post_raw(w, http_module, "retell-webhook", "POST", "none", raw), ok, WEBHOOK_WRITES)
 
 
-def test_duplicated_query_parameters_never_widen_a_clients_scope(world, http_module):
-    w = world
+def test_duplicated_query_parameters_never_widen_a_clients_scope(watched_tenants, http_module):
+    w = watched_tenants
     url = w.stack.url("list-calls") + f"?user_id={w.b}&user_id={w.a}"
     w.restore()
 
@@ -674,8 +676,8 @@ JSON_TAKERS = [
 
 @pytest.mark.parametrize("fn,method,caller,body", JSON_TAKERS, ids=[f"{t[0]}|{t[1]}" for t in JSON_TAKERS])
 @pytest.mark.parametrize("ctype", CONTENT_TYPES, ids=[str(c) for c in CONTENT_TYPES])
-def test_wrong_content_type_is_415(world, http_module, fn, method, caller, body, ctype):
-    w = world
+def test_wrong_content_type_is_415(watched_tenants, http_module, fn, method, caller, body, ctype):
+    w = watched_tenants
     w.restore()
     raw = json.dumps(body(w)).encode()
     r = run_case(w, http_module, f"{fn} {ctype}",
@@ -694,8 +696,8 @@ HANDLER_LIMITS = {"health": 1024, "list-calls": 1024, "call-stats": 1024, "get-c
 
 
 @pytest.mark.parametrize("fn", FUNCTIONS)
-def test_ten_megabyte_body_is_a_json_413(world, http_module, fn):
-    w = world
+def test_ten_megabyte_body_is_a_json_413(watched_tenants, http_module, fn):
+    w = watched_tenants
     raw = b'{"user_id":"' + b"a" * (10 * 1024 * 1024) + b'"}'
     r = run_case(w, http_module, f"{fn} 10 MB",
                  lambda: post_raw(w, http_module, fn, "POST", "admin", raw))
@@ -703,8 +705,8 @@ def test_ten_megabyte_body_is_a_json_413(world, http_module, fn):
 
 
 @pytest.mark.parametrize("fn", sorted(HANDLER_LIMITS))
-def test_body_over_the_functions_own_limit_is_a_json_413(world, http_module, fn):
-    w = world
+def test_body_over_the_functions_own_limit_is_a_json_413(watched_tenants, http_module, fn):
+    w = watched_tenants
     raw = b'{"user_id":"' + b"a" * HANDLER_LIMITS[fn] + b'"}'
     r = run_case(w, http_module, f"{fn} over its limit",
                  lambda: post_raw(w, http_module, fn, "POST", "admin", raw))
@@ -717,8 +719,8 @@ def deep_body(depth):
 
 @pytest.mark.parametrize("fn,method,caller,body", JSON_TAKERS, ids=[f"{t[0]}|{t[1]}" for t in JSON_TAKERS])
 @pytest.mark.parametrize("depth", ["10000", "fits"])
-def test_deep_json_is_refused(world, http_module, fn, method, caller, body, depth):
-    w = world
+def test_deep_json_is_refused(watched_tenants, http_module, fn, method, caller, body, depth):
+    w = watched_tenants
     limit = HANDLER_LIMITS[fn]
     n = 10_000 if depth == "10000" else min(10_000, (limit - 20) // 2)
     if fn == "retell-webhook":
@@ -753,8 +755,8 @@ def raw_request(stack, data, timeout=10):
     return status, [(k.strip().lower(), v.strip()) for k, v in headers], body
 
 
-def test_a_clients_request_id_is_not_echoed(world, http_module):
-    w = world
+def test_a_clients_request_id_is_not_echoed(watched_tenants, http_module):
+    w = watched_tenants
     for value in ("client-chosen-id", "x" * 200, "abc\"; evil=1"):
         r = http_module.get(w.stack.url("list-calls"), headers={**auth(w, "client"), "X-Request-Id": value})
         assert r.status_code == 200
@@ -774,8 +776,8 @@ INJECTIONS = {
 
 @pytest.mark.parametrize("kind", sorted(INJECTIONS))
 @pytest.mark.parametrize("fn", FUNCTIONS)
-def test_header_lines_cannot_be_injected(world, fn, kind):
-    w = world
+def test_header_lines_cannot_be_injected(watched_tenants, fn, kind):
+    w = watched_tenants
     query = f"?call_id={w.call_a}&user_id={w.a}" if fn != "health" else ""
     token = w.stack.token(w.a)
     req = (f"GET /functions/v1/{fn}{query} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
@@ -798,8 +800,8 @@ RANGES = ["bytes=0-1, X-Evil: 1", "bytes=0-1\tX-Evil", "bytes=999999999999999999
 @pytest.mark.parametrize("caller", ["client", "admin"])
 @pytest.mark.parametrize("value", RANGES, ids=range(len(RANGES)))
 def test_hostile_range_is_answered_correctly_and_only_a_valid_range_reaches_the_provider(
-        world, http_module, value, caller):
-    w = world
+        watched_tenants, http_module, value, caller):
+    w = watched_tenants
     w.fake.clear_requests()
     size = len(w.fake.recording_bytes(w.retell_call_a))
 
@@ -819,10 +821,10 @@ def test_hostile_range_is_answered_correctly_and_only_a_valid_range_reaches_the_
         assert "x-evil" not in seen["headers"]
 
 
-def test_a_stored_recording_url_with_a_header_in_it_is_never_echoed_raw(world, http_module):
+def test_a_stored_recording_url_with_a_header_in_it_is_never_echoed_raw(watched_tenants, http_module):
     """A signed delivery's recording_url is stored verbatim; served and redirected, its CR LF
     never starts a header of ours."""
-    w = world
+    w = watched_tenants
     base = webhook_base(w)
     call_id = base["call"]["call_id"]
     w.fake.add_retell_call(KEY_A, base["call"])
@@ -844,8 +846,8 @@ def test_a_stored_recording_url_with_a_header_in_it_is_never_echoed_raw(world, h
             assert set(r.json()) == {"error", "message"}
 
 
-def test_a_call_id_cannot_forge_a_log_line(world, http_module):
-    w = world
+def test_a_call_id_cannot_forge_a_log_line(watched_tenants, http_module):
+    w = watched_tenants
     base = webhook_base(w)
     forged = f"forged{next(_seq)}"
     base["call"]["call_id"] = f"x\nts=2024-01-01T00:00:00.000Z level=error fn=retell-webhook msg=\"{forged}\""
@@ -877,15 +879,15 @@ NGINX_REFUSALS = {
 
 
 @pytest.mark.parametrize("name", sorted(NGINX_REFUSALS))
-def test_nginx_refuses_malformed_requests_with_4xx(world, name):
-    status, headers, body = raw_request(world.stack, NGINX_REFUSALS[name])
+def test_nginx_refuses_malformed_requests_with_4xx(watched_tenants, name):
+    status, headers, body = raw_request(watched_tenants.stack, NGINX_REFUSALS[name])
     assert 400 <= status < 500, (status, body[:200])
     assert "x-evil" not in {k for k, _ in headers}
 
 
 @pytest.mark.parametrize("name", sorted(NGINX_REFUSALS))
-def test_nginx_refusals_are_json(world, name):
-    status, headers, body = raw_request(world.stack, NGINX_REFUSALS[name])
+def test_nginx_refusals_are_json(watched_tenants, name):
+    status, headers, body = raw_request(watched_tenants.stack, NGINX_REFUSALS[name])
     assert dict(headers).get("content-type", "").startswith("application/json"), (status, body[:120])
     assert set(json.loads(body)) == {"error", "message"}
 
@@ -893,9 +895,9 @@ def test_nginx_refusals_are_json(world, name):
 # --------------------------------------------------------------------------- afterwards
 
 
-def test_zz_the_stack_still_serves_and_no_worker_crashed(world, http_module):
+def test_zz_the_stack_still_serves_and_no_worker_crashed(watched_tenants, http_module):
     """Last in the file: after every case above, nothing crashed."""
-    w = world
+    w = watched_tenants
     w.restore()
     r = http_module.get(w.stack.url("health"))
     assert r.status_code == 200 and r.json()["database"] == "reachable"

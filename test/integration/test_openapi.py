@@ -44,7 +44,7 @@ def error_code(res):
 
 
 @pytest.fixture
-def world(clean, fake, connect_retell, retell_agent):
+def callers(clean, fake, connect_retell, retell_agent):
     """An admin, a client connected to Retell with one assigned agent, and a client with nothing."""
     stack = clean
     w = SimpleNamespace(stack=stack, fake=fake)
@@ -62,13 +62,7 @@ def world(clean, fake, connect_retell, retell_agent):
 
 
 def hl_agent(stack, highlevel_agent_id, assign_to=None, location_id=LOC):
-    agent = stack.sql("""INSERT INTO agents (name, source_platform, highlevel_agent_id, location_id)
-                         VALUES (%s, 'highlevel', %s, %s) RETURNING id""",
-                      (highlevel_agent_id, highlevel_agent_id, location_id))[0]["id"]
-    if assign_to:
-        stack.sql("INSERT INTO user_agents (user_id, agent_id, source_platform) VALUES (%s, %s, 'highlevel')",
-                  (assign_to, agent))
-    return agent
+    return hl.plant_agent(stack, highlevel_agent_id, location_id, assign_to=assign_to)
 
 
 # ------------------------------------------------------------------ the document itself
@@ -166,8 +160,8 @@ def test_health(stack, http):
     assert res.body["status"] == "ok"
 
 
-def test_retell_webhook(world, fake, http):
-    stack = world.stack
+def test_retell_webhook(callers, fake, http):
+    stack = callers.stack
     call = fake.make_retell_call("agent_oa_1", call_id="call_oa_1")
     started = retell.delivery("call_started", retell.started(call))
     ended = retell.delivery("call_ended", retell.ended(call))
@@ -179,7 +173,7 @@ def test_retell_webhook(world, fake, http):
 
     res = post("/retell-webhook", started, expect=200)
     assert res.body == {"received": True, "outcome": "applied", "created": True}
-    res = post("/retell-webhook/{user_id}", ended, user_id=world.client, expect=200)
+    res = post("/retell-webhook/{user_id}", ended, user_id=callers.client, expect=200)
     assert res.body == {"received": True, "outcome": "applied", "created": False}
     nobody = retell.delivery("call_started", retell.started(
         fake.make_retell_call("agent_nobody_has", call_id="call_oa_2")))
@@ -190,7 +184,7 @@ def test_retell_webhook(world, fake, http):
     assert error_code(post("/retell-webhook", started, key="key_of_nobody_0123456789", expect=401)) \
         == "bad_signature"
     assert error_code(post("/retell-webhook", started, signature="v=1,d=00", expect=401)) == "bad_signature"
-    assert error_code(post("/retell-webhook/{user_id}", started, user_id=world.other, expect=401)) \
+    assert error_code(post("/retell-webhook/{user_id}", started, user_id=callers.other, expect=401)) \
         == "bad_signature"
     assert error_code(post("/retell-webhook", b"{not json", expect=400)) == "bad_json"
     no_call = json.dumps({"event": "call_ended"}).encode()
@@ -203,232 +197,232 @@ def test_retell_webhook(world, fake, http):
     assert error_code(post("/retell-webhook", huge, expect=413)) == "payload_too_large"
 
 
-def test_retell_connection(world, fake, http):
-    stack = world.stack
+def test_retell_connection(callers, fake, http):
+    stack = callers.stack
     path = "/retell-connection"
-    saved = request(http, stack, "POST", path, 200, headers=world.as_admin,
-                    json_body={"user_id": world.other, "api_key": KEY})
+    saved = request(http, stack, "POST", path, 200, headers=callers.as_admin,
+                    json_body={"user_id": callers.other, "api_key": KEY})
     assert saved.body["connected"] is True and saved.body["key_hint"] == "…cdef"
-    tested = request(http, stack, "POST", path, 200, headers=world.as_admin,
+    tested = request(http, stack, "POST", path, 200, headers=callers.as_admin,
                      json_body={"api_key": KEY, "test_only": True})
     assert set(tested.body) == {"valid", "agents_visible"}
 
-    status = request(http, stack, "GET", path, 200, headers=world.as_admin, params={"user_id": world.other})
+    status = request(http, stack, "GET", path, 200, headers=callers.as_admin, params={"user_id": callers.other})
     assert status.body["connected"] is True and status.body["last_sync_at"] is None
-    never = request(http, stack, "GET", path, 200, headers=world.as_service, params={"user_id": world.admin})
-    assert never.body == {"user_id": world.admin, "connected": False}
+    never = request(http, stack, "GET", path, 200, headers=callers.as_service, params={"user_id": callers.admin})
+    assert never.body == {"user_id": callers.admin, "connected": False}
 
-    gone = request(http, stack, "DELETE", path, 200, headers=world.as_admin, params={"user_id": world.other})
+    gone = request(http, stack, "DELETE", path, 200, headers=callers.as_admin, params={"user_id": callers.other})
     assert gone.body["disconnected"] is True and gone.body["assigned_agents"] == 0
-    assert error_code(request(http, stack, "DELETE", path, 404, headers=world.as_admin,
-                              params={"user_id": world.other})) == "not_connected"
-    after = request(http, stack, "GET", path, 200, headers=world.as_admin, params={"user_id": world.other})
+    assert error_code(request(http, stack, "DELETE", path, 404, headers=callers.as_admin,
+                              params={"user_id": callers.other})) == "not_connected"
+    after = request(http, stack, "GET", path, 200, headers=callers.as_admin, params={"user_id": callers.other})
     assert after.body["connected"] is False and after.body["key_hint"] is None
 
-    assert error_code(request(http, stack, "GET", path, 400, headers=world.as_admin)) == "missing_field"
-    assert error_code(request(http, stack, "DELETE", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "GET", path, 400, headers=callers.as_admin)) == "missing_field"
+    assert error_code(request(http, stack, "DELETE", path, 400, headers=callers.as_admin,
                               params={"user_id": "nope"})) == "bad_field"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
-                              json_body={"user_id": world.other, "api_key": "short"})) == "bad_field"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
+                              json_body={"user_id": callers.other, "api_key": "short"})) == "bad_field"
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                               json_body={"api_key": KEY})) == "missing_field"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                               data=b"[1]", content_type="application/json")) == "bad_request"
     for method in ("GET", "POST", "DELETE"):
-        assert error_code(request(http, stack, method, path, 403, headers=world.as_client,
-                                  params={"user_id": world.client}, json_body={})) == "forbidden"
+        assert error_code(request(http, stack, method, path, 403, headers=callers.as_client,
+                                  params={"user_id": callers.client}, json_body={})) == "forbidden"
         assert error_code(request(http, stack, method, path, 401,
-                                  headers=stack.auth(world.admin, exp_in=-60))) == "invalid_token"
-    assert error_code(request(http, stack, "POST", path, 415, headers=world.as_admin,
+                                  headers=stack.auth(callers.admin, exp_in=-60))) == "invalid_token"
+    assert error_code(request(http, stack, "POST", path, 415, headers=callers.as_admin,
                               data=b"api_key=x", content_type="text/plain")) == "unsupported_media_type"
-    assert error_code(request(http, stack, "POST", path, 422, headers=world.as_admin,
-                              json_body={"user_id": world.other, "api_key": REJECTED_KEY})) \
+    assert error_code(request(http, stack, "POST", path, 422, headers=callers.as_admin,
+                              json_body={"user_id": callers.other, "api_key": REJECTED_KEY})) \
         == "provider_rejected_key"
     fake.add_fault(path_prefix="/v2/list-agents", status=500, count=10)
-    assert error_code(request(http, stack, "POST", path, 502, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 502, headers=callers.as_admin,
                               json_body={"api_key": KEY, "test_only": True})) == "provider_error"
 
 
-def test_fetch_retell_agents(world, fake, http):
-    stack = world.stack
+def test_fetch_retell_agents(callers, fake, http):
+    stack = callers.stack
     path = "/fetch-retell-agents"
     fake.add_retell_agent(KEY, agent_id="agent_oa_2", name="After hours")
-    admin = request(http, stack, "POST", path, 200, headers=world.as_admin,
-                    json_body={"user_id": world.client})
+    admin = request(http, stack, "POST", path, 200, headers=callers.as_admin,
+                    json_body={"user_id": callers.client})
     assert {a["retell_agent_id"]: a["assigned"] for a in admin.body["agents"]} == \
         {"agent_oa_1": True, "agent_oa_2": False}
     assert {a["provider"] for a in admin.body["agents"]} == {"Retell"}
-    client = request(http, stack, "POST", path, 200, headers=world.as_client, json_body={})
+    client = request(http, stack, "POST", path, 200, headers=callers.as_client, json_body={})
     assert [set(a) for a in client.body["agents"]] == [set(openapi.spec()["components"]["schemas"]
                                                           ["RetellAgentForClient"]["required"])] * 2
     hl.assert_no_provider_words(client.r.text)
-    tested = request(http, stack, "POST", path, 200, headers=world.as_service, json_body={"api_key": KEY})
+    tested = request(http, stack, "POST", path, 200, headers=callers.as_service, json_body={"api_key": KEY})
     assert tested.body["user_id"] is None and len(tested.body["agents"]) == 2
 
-    assert error_code(request(http, stack, "POST", path, 403, headers=world.as_client,
-                              json_body={"user_id": world.other})) == "forbidden"
-    assert error_code(request(http, stack, "POST", path, 403, headers=world.as_client,
+    assert error_code(request(http, stack, "POST", path, 403, headers=callers.as_client,
+                              json_body={"user_id": callers.other})) == "forbidden"
+    assert error_code(request(http, stack, "POST", path, 403, headers=callers.as_client,
                               json_body={"api_key": KEY})) == "forbidden"
-    assert error_code(request(http, stack, "POST", path, 404, headers=world.as_admin,
-                              json_body={"user_id": world.other})) == "not_connected"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 404, headers=callers.as_admin,
+                              json_body={"user_id": callers.other})) == "not_connected"
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                               json_body={})) == "missing_field"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                               json_body={"user_id": "nope"})) == "bad_field"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                               data=b"{", content_type="application/json")) == "bad_json"
-    assert error_code(request(http, stack, "POST", path, 415, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 415, headers=callers.as_admin,
                               data=b"x")) == "unsupported_media_type"
-    assert error_code(request(http, stack, "POST", path, 422, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 422, headers=callers.as_admin,
                               json_body={"api_key": REJECTED_KEY})) == "provider_rejected_key"
     fake.add_fault(path_prefix="/v2/list-agents", status=503, count=10)
-    assert error_code(request(http, stack, "POST", path, 502, headers=world.as_admin,
-                              json_body={"user_id": world.client})) == "provider_error"
+    assert error_code(request(http, stack, "POST", path, 502, headers=callers.as_admin,
+                              json_body={"user_id": callers.client})) == "provider_error"
 
 
-def test_assign_agents(world, retell_agent, http):
-    stack = world.stack
+def test_assign_agents(callers, retell_agent, http):
+    stack = callers.stack
     path = "/assign-agents"
     second = retell_agent("agent_oa_2", name="After hours")
     hl_id = hl_agent(stack, "hl_agent_oa")
-    res = request(http, stack, "POST", path, 200, headers=world.as_admin,
-                  json_body={"user_id": world.other, "source_platform": "retell", "agent_ids": [second]})
-    assert res.body == {"user_id": world.other, "assigned": 1, "inbox_events_applied": 0}
-    request(http, stack, "POST", path, 200, headers=world.as_service,
-            json_body={"user_id": world.other, "source_platform": "highlevel", "agent_ids": [hl_id]})
-    listed = request(http, stack, "GET", path, 200, headers=world.as_admin, params={"user_id": world.other})
+    res = request(http, stack, "POST", path, 200, headers=callers.as_admin,
+                  json_body={"user_id": callers.other, "source_platform": "retell", "agent_ids": [second]})
+    assert res.body == {"user_id": callers.other, "assigned": 1, "inbox_events_applied": 0}
+    request(http, stack, "POST", path, 200, headers=callers.as_service,
+            json_body={"user_id": callers.other, "source_platform": "highlevel", "agent_ids": [hl_id]})
+    listed = request(http, stack, "GET", path, 200, headers=callers.as_admin, params={"user_id": callers.other})
     assert {(a["source_platform"], a["provider"]) for a in listed.body["agents"]} == \
         {("retell", "Retell"), ("highlevel", "HighLevel")}
-    res = request(http, stack, "DELETE", path, 200, headers=world.as_admin,
-                  json_body={"user_id": world.other, "agent_ids": [second, str(uuid.uuid4())]})
-    assert res.body == {"user_id": world.other, "unassigned": 1}
+    res = request(http, stack, "DELETE", path, 200, headers=callers.as_admin,
+                  json_body={"user_id": callers.other, "agent_ids": [second, str(uuid.uuid4())]})
+    assert res.body == {"user_id": callers.other, "unassigned": 1}
 
-    assert error_code(request(http, stack, "POST", path, 404, headers=world.as_admin,
-                              json_body={"user_id": world.other, "source_platform": "highlevel",
+    assert error_code(request(http, stack, "POST", path, 404, headers=callers.as_admin,
+                              json_body={"user_id": callers.other, "source_platform": "highlevel",
                                          "agent_ids": [second]})) == "not_found"
-    bad_bodies = [({"user_id": world.other, "source_platform": "other", "agent_ids": [second]}, "bad_field"),
-                  ({"user_id": world.other, "source_platform": "retell", "agent_ids": []}, "bad_field"),
-                  ({"user_id": world.other, "source_platform": "retell", "agent_ids": ["x"]}, "bad_field"),
-                  ({"user_id": world.other, "agent_ids": [second]}, "missing_field"),
+    bad_bodies = [({"user_id": callers.other, "source_platform": "other", "agent_ids": [second]}, "bad_field"),
+                  ({"user_id": callers.other, "source_platform": "retell", "agent_ids": []}, "bad_field"),
+                  ({"user_id": callers.other, "source_platform": "retell", "agent_ids": ["x"]}, "bad_field"),
+                  ({"user_id": callers.other, "agent_ids": [second]}, "missing_field"),
                   ({"user_id": RANDOM_USER, "source_platform": "retell", "agent_ids": [second]}, "bad_value")]
     for body, code in bad_bodies:
-        assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+        assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                                   json_body=body)) == code, body
-    assert error_code(request(http, stack, "DELETE", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "DELETE", path, 400, headers=callers.as_admin,
                               json_body={"agent_ids": [second]})) == "missing_field"
-    assert error_code(request(http, stack, "GET", path, 400, headers=world.as_admin)) == "missing_field"
+    assert error_code(request(http, stack, "GET", path, 400, headers=callers.as_admin)) == "missing_field"
     for method in ("GET", "POST", "DELETE"):
-        assert error_code(request(http, stack, method, path, 403, headers=world.as_client,
-                                  params={"user_id": world.client}, json_body={})) == "forbidden"
+        assert error_code(request(http, stack, method, path, 403, headers=callers.as_client,
+                                  params={"user_id": callers.client}, json_body={})) == "forbidden"
         assert error_code(request(http, stack, method, path, 401)) == "unauthorized"
     for method in ("POST", "DELETE"):
-        assert error_code(request(http, stack, method, path, 415, headers=world.as_admin,
+        assert error_code(request(http, stack, method, path, 415, headers=callers.as_admin,
                                   data=b"user_id=x", content_type="application/x-www-form-urlencoded")) \
             == "unsupported_media_type"
 
 
-def test_sync_retell_calls(world, fake, connect_retell, retell_agent, http):
-    stack = world.stack
+def test_sync_retell_calls(callers, fake, connect_retell, retell_agent, http):
+    stack = callers.stack
     path = "/sync-retell-calls"
     fake.add_retell_call(KEY, fake.make_retell_call("agent_oa_1"))
-    everyone = request(http, stack, "POST", path, 200, headers=world.as_service)
+    everyone = request(http, stack, "POST", path, 200, headers=callers.as_service)
     assert everyone.body["provider"] == "Retell" and everyone.body["synced_users"] == 1
     assert everyone.body["calls_inserted"] == 1 and everyone.body["users"][0]["error"] is None
-    mine = request(http, stack, "POST", path, 200, headers=world.as_client, json_body={})
+    mine = request(http, stack, "POST", path, 200, headers=callers.as_client, json_body={})
     assert mine.body["provider"] == "Provider B"
     hl.assert_no_provider_words(mine.r.text)
-    request(http, stack, "POST", path, 200, headers=world.as_admin, json_body={"user_id": world.client})
+    request(http, stack, "POST", path, 200, headers=callers.as_admin, json_body={"user_id": callers.client})
 
-    assert error_code(request(http, stack, "POST", path, 404, headers=world.as_other)) == "not_connected"
-    assert error_code(request(http, stack, "POST", path, 403, headers=world.as_client,
-                              json_body={"user_id": world.other})) == "forbidden"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 404, headers=callers.as_other)) == "not_connected"
+    assert error_code(request(http, stack, "POST", path, 403, headers=callers.as_client,
+                              json_body={"user_id": callers.other})) == "forbidden"
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                               json_body={})) == "missing_field"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                               json_body={"user_id": 7})) == "bad_field"
-    assert error_code(request(http, stack, "POST", path, 415, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 415, headers=callers.as_admin,
                               data=b"x", content_type="text/plain")) == "unsupported_media_type"
     assert error_code(request(http, stack, "POST", path, 401,
-                              headers=stack.auth(world.admin, secret="not-the-secret"))) == "invalid_token"
+                              headers=stack.auth(callers.admin, secret="not-the-secret"))) == "invalid_token"
 
-    connect_retell(world.other, REJECTED_KEY)
-    retell_agent("agent_oa_other", assign_to=world.other)
-    assert error_code(request(http, stack, "POST", path, 422, headers=world.as_admin,
-                              json_body={"user_id": world.other})) == "provider_rejected_key"
+    connect_retell(callers.other, REJECTED_KEY)
+    retell_agent("agent_oa_other", assign_to=callers.other)
+    assert error_code(request(http, stack, "POST", path, 422, headers=callers.as_admin,
+                              json_body={"user_id": callers.other})) == "provider_rejected_key"
     # the daily run reports a user's failure inside its 200
-    everyone = request(http, stack, "POST", path, 200, headers=world.as_service)
+    everyone = request(http, stack, "POST", path, 200, headers=callers.as_service)
     assert everyone.body["failed_users"] == 1 and len(everyone.body["errors"]) == 1
     fake.add_fault(path_prefix="/v3/list-calls", status=500, count=10)
-    assert error_code(request(http, stack, "POST", path, 502, headers=world.as_client)) == "provider_error"
+    assert error_code(request(http, stack, "POST", path, 502, headers=callers.as_client)) == "provider_error"
 
 
-def test_sync_highlevel_calls(world, fake, http):
-    stack = world.stack
+def test_sync_highlevel_calls(callers, fake, http):
+    stack = callers.stack
     path = "/sync-highlevel-calls"
-    hl.connect(stack, fake, world.client, LOC)
+    hl.connect(stack, fake, callers.client, LOC)
     fake.add_hl_agent(LOC, agent_id="hl_agent_oa")
-    hl_agent(stack, "hl_agent_oa", assign_to=world.client)
+    hl_agent(stack, "hl_agent_oa", assign_to=callers.client)
     fake.add_hl_call(LOC, fake.make_hl_call(LOC, "hl_agent_oa"))
-    everyone = request(http, stack, "POST", path, 200, headers=world.as_service)
+    everyone = request(http, stack, "POST", path, 200, headers=callers.as_service)
     assert everyone.body["provider"] == "HighLevel" and everyone.body["calls_inserted"] == 1
-    mine = request(http, stack, "POST", path, 200, headers=world.as_client)
+    mine = request(http, stack, "POST", path, 200, headers=callers.as_client)
     assert mine.body["provider"] == "Provider A"
     hl.assert_no_provider_words(mine.r.text)
 
-    assert error_code(request(http, stack, "POST", path, 404, headers=world.as_other)) == "not_connected"
-    assert error_code(request(http, stack, "POST", path, 403, headers=world.as_other,
-                              json_body={"user_id": world.client})) == "forbidden"
+    assert error_code(request(http, stack, "POST", path, 404, headers=callers.as_other)) == "not_connected"
+    assert error_code(request(http, stack, "POST", path, 403, headers=callers.as_other,
+                              json_body={"user_id": callers.client})) == "forbidden"
     assert error_code(request(http, stack, "POST", path, 401)) == "unauthorized"
-    hl.connect(stack, fake, world.other, "loc_openapi_0002", access_token="hlat_revoked_by_now")
-    hl_agent(stack, "hl_agent_oa_other", assign_to=world.other, location_id="loc_openapi_0002")
-    assert error_code(request(http, stack, "POST", path, 422, headers=world.as_other)) \
+    hl.connect(stack, fake, callers.other, "loc_openapi_0002", access_token="hlat_revoked_by_now")
+    hl_agent(stack, "hl_agent_oa_other", assign_to=callers.other, location_id="loc_openapi_0002")
+    assert error_code(request(http, stack, "POST", path, 422, headers=callers.as_other)) \
         in ("provider_rejected_token", "reconnect_required")
 
 
-def test_sync_all(world, fake, connect_retell, retell_agent, http):
-    stack = world.stack
+def test_sync_all(callers, fake, connect_retell, retell_agent, http):
+    stack = callers.stack
     path = "/sync-all"
-    res = request(http, stack, "POST", path, 200, headers=world.as_client)
+    res = request(http, stack, "POST", path, 200, headers=callers.as_client)
     assert res.body["providers_synced"] == 1 and res.body["providers_failed"] == 0
     assert res.body["syncs"][0]["provider"] == "Provider B"
     hl.assert_no_provider_words(res.r.text)
-    res = request(http, stack, "POST", path, 200, headers=world.as_service)
+    res = request(http, stack, "POST", path, 200, headers=callers.as_service)
     assert res.body["providers_synced"] == 2  # everyone: one summary per provider
 
-    assert error_code(request(http, stack, "POST", path, 404, headers=world.as_other)) == "not_connected"
-    connect_retell(world.other, REJECTED_KEY)
-    retell_agent("agent_oa_other", assign_to=world.other)
-    assert error_code(request(http, stack, "POST", path, 422, headers=world.as_other)) \
+    assert error_code(request(http, stack, "POST", path, 404, headers=callers.as_other)) == "not_connected"
+    connect_retell(callers.other, REJECTED_KEY)
+    retell_agent("agent_oa_other", assign_to=callers.other)
+    assert error_code(request(http, stack, "POST", path, 422, headers=callers.as_other)) \
         == "provider_rejected_key"
-    hl.connect(stack, fake, world.other, LOC)
-    hl_agent(stack, "hl_agent_oa_other", assign_to=world.other)
-    res = request(http, stack, "POST", path, 200, headers=world.as_other)
+    hl.connect(stack, fake, callers.other, LOC)
+    hl_agent(stack, "hl_agent_oa_other", assign_to=callers.other)
+    res = request(http, stack, "POST", path, 200, headers=callers.as_other)
     assert res.body["providers_synced"] == 1 and res.body["providers_failed"] == 1
     failure = res.body["syncs"][0]
     assert failure == {"provider": "Provider B", "error": "provider_rejected_key",
                        "message": failure["message"]}
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin)) == "missing_field"
-    assert error_code(request(http, stack, "POST", path, 403, headers=world.as_client,
-                              json_body={"user_id": world.other})) == "forbidden"
-    assert error_code(request(http, stack, "POST", path, 415, headers=world.as_client,
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin)) == "missing_field"
+    assert error_code(request(http, stack, "POST", path, 403, headers=callers.as_client,
+                              json_body={"user_id": callers.other})) == "forbidden"
+    assert error_code(request(http, stack, "POST", path, 415, headers=callers.as_client,
                               data=b"{}", content_type="text/json")) == "unsupported_media_type"
     assert error_code(request(http, stack, "POST", path, 401)) == "unauthorized"
 
 
-def test_highlevel_oauth(world, fake, http):
-    stack = world.stack
+def test_highlevel_oauth(callers, fake, http):
+    stack = callers.stack
     path = "/highlevel-oauth"
-    started = request(http, stack, "POST", path, 200, headers=world.as_client)
+    started = request(http, stack, "POST", path, 200, headers=callers.as_client)
     state = started.body["state"]
     assert parse_qs(urlsplit(started.body["authorize_url"]).query)["state"] == [state]
     done = request(http, stack, "GET", path, 200, params={"code": fake.hl_issue_code(LOC), "state": state})
-    assert done.body == {"connected": True, "user_id": world.client, "location_id": LOC}
+    assert done.body == {"connected": True, "user_id": callers.client, "location_id": LOC}
     again = request(http, stack, "GET", path, 400, params={"code": fake.hl_issue_code(LOC), "state": state})
     assert error_code(again) == "invalid_state"
 
     def fresh_state():
-        return request(http, stack, "POST", path, 200, headers=world.as_admin,
-                       json_body={"user_id": world.other}).body["state"]
+        return request(http, stack, "POST", path, 200, headers=callers.as_admin,
+                       json_body={"user_id": callers.other}).body["state"]
     assert error_code(request(http, stack, "GET", path, 400,
                               params={"state": fresh_state(), "error": "access_denied"})) \
         == "authorization_denied"
@@ -447,67 +441,67 @@ def test_highlevel_oauth(world, fake, http):
                               params={"state": fresh_state(), "code": fake.hl_issue_code(LOC)})) \
         == "provider_error"
 
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin)) == "missing_field"
-    assert error_code(request(http, stack, "POST", path, 404, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin)) == "missing_field"
+    assert error_code(request(http, stack, "POST", path, 404, headers=callers.as_admin,
                               json_body={"user_id": RANDOM_USER})) == "not_found"
-    assert error_code(request(http, stack, "POST", path, 403, headers=world.as_client,
-                              json_body={"user_id": world.other})) == "forbidden"
-    assert error_code(request(http, stack, "POST", path, 415, headers=world.as_client,
+    assert error_code(request(http, stack, "POST", path, 403, headers=callers.as_client,
+                              json_body={"user_id": callers.other})) == "forbidden"
+    assert error_code(request(http, stack, "POST", path, 415, headers=callers.as_client,
                               data=b"x", content_type="text/plain")) == "unsupported_media_type"
     assert error_code(request(http, stack, "POST", path, 401)) == "unauthorized"
 
 
-def test_fetch_available_agents(world, fake, http):
-    stack = world.stack
+def test_fetch_available_agents(callers, fake, http):
+    stack = callers.stack
     path = "/fetch-available-agents"
-    hl.connect(stack, fake, world.client, LOC)
+    hl.connect(stack, fake, callers.client, LOC)
     fake.add_hl_agent(LOC, agent_id="hl_agent_oa_1", name="Reception")
     fake.add_hl_agent(LOC, agent_id="hl_agent_oa_2", name="Billing")
-    res = request(http, stack, "POST", path, 200, headers=world.as_admin, json_body={"user_id": world.client})
+    res = request(http, stack, "POST", path, 200, headers=callers.as_admin, json_body={"user_id": callers.client})
     assert [a["name"] for a in res.body["agents"]] == ["Billing", "Reception"]
     assert res.body["location_id"] == LOC
-    res = request(http, stack, "GET", path, 200, headers=world.as_service, params={"user_id": world.client})
+    res = request(http, stack, "GET", path, 200, headers=callers.as_service, params={"user_id": callers.client})
     assert len(res.body["agents"]) == 2
 
-    assert error_code(request(http, stack, "POST", path, 404, headers=world.as_admin,
-                              json_body={"user_id": world.other})) == "not_connected"
-    assert error_code(request(http, stack, "GET", path, 400, headers=world.as_admin)) == "missing_field"
-    assert error_code(request(http, stack, "POST", path, 400, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 404, headers=callers.as_admin,
+                              json_body={"user_id": callers.other})) == "not_connected"
+    assert error_code(request(http, stack, "GET", path, 400, headers=callers.as_admin)) == "missing_field"
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
                               json_body={"user_id": "x"})) == "bad_field"
-    assert error_code(request(http, stack, "POST", path, 415, headers=world.as_admin,
+    assert error_code(request(http, stack, "POST", path, 415, headers=callers.as_admin,
                               data=b"x")) == "unsupported_media_type"
     for method in ("GET", "POST"):
-        assert error_code(request(http, stack, method, path, 403, headers=world.as_client,
-                                  params={"user_id": world.client}, json_body={})) == "forbidden"
+        assert error_code(request(http, stack, method, path, 403, headers=callers.as_client,
+                                  params={"user_id": callers.client}, json_body={})) == "forbidden"
         assert error_code(request(http, stack, method, path, 401)) == "unauthorized"
-    hl.connect(stack, fake, world.other, "loc_openapi_0002")
-    stack.sql("UPDATE api_keys SET location_id = NULL WHERE user_id = %s", (world.other,))
-    assert error_code(request(http, stack, "POST", path, 409, headers=world.as_admin,
-                              json_body={"user_id": world.other})) == "no_location"
-    hl.connect(stack, fake, world.other, "loc_openapi_0002", access_token="hlat_revoked_by_now")
-    assert error_code(request(http, stack, "POST", path, 422, headers=world.as_admin,
-                              json_body={"user_id": world.other})) == "provider_rejected_token"
+    hl.connect(stack, fake, callers.other, "loc_openapi_0002")
+    stack.sql("UPDATE api_keys SET location_id = NULL WHERE user_id = %s", (callers.other,))
+    assert error_code(request(http, stack, "POST", path, 409, headers=callers.as_admin,
+                              json_body={"user_id": callers.other})) == "no_location"
+    hl.connect(stack, fake, callers.other, "loc_openapi_0002", access_token="hlat_revoked_by_now")
+    assert error_code(request(http, stack, "POST", path, 422, headers=callers.as_admin,
+                              json_body={"user_id": callers.other})) == "provider_rejected_token"
 
 
-def test_get_call_recording(world, fake, http):
-    stack = world.stack
+def test_get_call_recording(callers, fake, http):
+    stack = callers.stack
     path = "/get-call-recording"
     call = fake.add_retell_call(KEY, fake.make_retell_call("agent_oa_1"))
     call_id = str(stack.sql("""INSERT INTO calls (retell_call_id, source_platform, user_id, agent_id,
                                    recording_url, started_at)
                                VALUES (%s, 'retell', %s, %s, %s, now()) RETURNING id""",
-                            (call["call_id"], world.client, world.agent, call["recording_url"]))[0]["id"])
+                            (call["call_id"], callers.client, callers.agent, call["recording_url"]))[0]["id"])
     audio = fake.recording_bytes(call["call_id"])
-    res = request(http, stack, "GET", path, 200, headers=world.as_client, params={"call_id": call_id})
+    res = request(http, stack, "GET", path, 200, headers=callers.as_client, params={"call_id": call_id})
     assert res.body == audio
-    res = request(http, stack, "GET", path, 206, headers={**world.as_client, "Range": "bytes=0-99"},
+    res = request(http, stack, "GET", path, 206, headers={**callers.as_client, "Range": "bytes=0-99"},
                   params={"call_id": call_id})
     assert res.body == audio[:100]
-    res = request(http, stack, "GET", path, 416, headers={**world.as_client, "Range": "bytes=999999999-"},
+    res = request(http, stack, "GET", path, 416, headers={**callers.as_client, "Range": "bytes=999999999-"},
                   params={"call_id": call_id})
     assert error_code(res) == "range_not_satisfiable"
 
-    link = request(http, stack, "GET", path, 200, headers=world.as_client,
+    link = request(http, stack, "GET", path, 200, headers=callers.as_client,
                    params={"call_id": call_id, "link": "1"})
     played = http.get(f"http://127.0.0.1:{stack.port}{link.body['url']}")
     assert played.status_code == 200 and assert_matches(played, path, "get") == audio
@@ -515,27 +509,27 @@ def test_get_call_recording(world, fake, http):
     r = http.get(f"http://127.0.0.1:{stack.port}{forged}")
     assert r.status_code == 401 and assert_matches(r, path, "get")["error"] == "bad_link"
 
-    res = request(http, stack, "GET", path, 302, headers=world.as_admin,
+    res = request(http, stack, "GET", path, 302, headers=callers.as_admin,
                   params={"call_id": call_id, "redirect": "1"})
     assert res.body == {"location": call["recording_url"]} == {"location": res.r.headers["Location"]}
 
-    assert error_code(request(http, stack, "GET", path, 400, headers=world.as_client)) == "missing_field"
-    assert error_code(request(http, stack, "GET", path, 404, headers=world.as_other,
+    assert error_code(request(http, stack, "GET", path, 400, headers=callers.as_client)) == "missing_field"
+    assert error_code(request(http, stack, "GET", path, 404, headers=callers.as_other,
                               params={"call_id": call_id})) == "not_found"
-    assert error_code(request(http, stack, "GET", path, 404, headers=world.as_client,
+    assert error_code(request(http, stack, "GET", path, 404, headers=callers.as_client,
                               params={"call_id": "not-a-uuid"})) == "not_found"
     assert error_code(request(http, stack, "GET", path, 401, params={"call_id": call_id})) == "unauthorized"
     bare = str(stack.sql("""INSERT INTO calls (source_platform, user_id, agent_id, started_at)
                             VALUES ('retell', %s, %s, now()) RETURNING id""",
-                         (world.client, world.agent))[0]["id"])
-    assert error_code(request(http, stack, "GET", path, 404, headers=world.as_client,
+                         (callers.client, callers.agent))[0]["id"])
+    assert error_code(request(http, stack, "GET", path, 404, headers=callers.as_client,
                               params={"call_id": bare})) == "no_recording"
     elsewhere = str(stack.sql("""INSERT INTO calls (retell_call_id, source_platform, user_id, agent_id,
                                      recording_url, started_at)
                                  VALUES ('call_elsewhere', 'retell', %s, %s,
                                      'https://storage.example.com/a.wav', now()) RETURNING id""",
-                              (world.client, world.agent))[0]["id"])
-    assert error_code(request(http, stack, "GET", path, 502, headers=world.as_admin,
+                              (callers.client, callers.agent))[0]["id"])
+    assert error_code(request(http, stack, "GET", path, 502, headers=callers.as_admin,
                               params={"call_id": elsewhere})) == "recording_host_not_allowed"
 
 
@@ -557,84 +551,84 @@ def seed_calls(stack, w):
     stack.sql("INSERT INTO calls (source_platform, started_at) VALUES ('retell', %s)", (base,))
 
 
-def test_list_calls(world, http):
-    stack = world.stack
+def test_list_calls(callers, http):
+    stack = callers.stack
     path = "/list-calls"
-    seed_calls(stack, world)
-    page = request(http, stack, "GET", path, 200, headers=world.as_client, params={"limit": 2})
+    seed_calls(stack, callers)
+    page = request(http, stack, "GET", path, 200, headers=callers.as_client, params={"limit": 2})
     assert len(page.body["calls"]) == 2 and page.body["next"]
     assert all(c["provider"] == "Provider B" and "source_platform" not in c for c in page.body["calls"])
-    rest = request(http, stack, "GET", path, 200, headers=world.as_client,
+    rest = request(http, stack, "GET", path, 200, headers=callers.as_client,
                    params={"limit": 2, "cursor": page.body["next"]})
     assert len(rest.body["calls"]) == 1 and rest.body["next"] is None
     hl.assert_no_provider_words(page.r.text + rest.r.text)
-    admin = request(http, stack, "GET", path, 200, headers=world.as_admin)
+    admin = request(http, stack, "GET", path, 200, headers=callers.as_admin)
     assert len(admin.body["calls"]) == 5
     assert {c["provider"] for c in admin.body["calls"]} == {"Retell", "HighLevel"}
     assert any(c["agent"] is None for c in admin.body["calls"])
-    request(http, stack, "GET", path, 200, headers=world.as_service,
-            params={"user_id": world.client, "source_platform": "retell", "direction": "inbound",
+    request(http, stack, "GET", path, 200, headers=callers.as_service,
+            params={"user_id": callers.client, "source_platform": "retell", "direction": "inbound",
                     "call_type": "phone_call", "status": "ended", "q": "visit",
-                    "from": "2024-02-01", "to": "2024-04-01T00:00:00Z", "agent_id": world.agent})
+                    "from": "2024-02-01", "to": "2024-04-01T00:00:00Z", "agent_id": callers.agent})
 
     for params in ({"limit": 0}, {"limit": 201}, {"from": "yesterday"}, {"source_platform": "vapi"},
                    {"cursor": "bm9wZQ"}, {"status": "Ended!"}, {"from": "2024-03-02", "to": "2024-03-01"},
                    {"agent_id": "x"}):
-        assert error_code(request(http, stack, "GET", path, 400, headers=world.as_client,
+        assert error_code(request(http, stack, "GET", path, 400, headers=callers.as_client,
                                   params=params)) == "bad_parameter", params
-    assert error_code(request(http, stack, "GET", path, 404, headers=world.as_client,
-                              params={"user_id": world.other})) == "not_found"
+    assert error_code(request(http, stack, "GET", path, 404, headers=callers.as_client,
+                              params={"user_id": callers.other})) == "not_found"
     assert error_code(request(http, stack, "GET", path, 401)) == "unauthorized"
 
 
-def test_call_stats(world, http):
-    stack = world.stack
+def test_call_stats(callers, http):
+    stack = callers.stack
     path = "/call-stats"
-    seed_calls(stack, world)
-    mine = request(http, stack, "GET", path, 200, headers=world.as_client)
+    seed_calls(stack, callers)
+    mine = request(http, stack, "GET", path, 200, headers=callers.as_client)
     assert mine.body["totals"]["calls"] == 3 and list(mine.body["by_platform"]) == ["Provider B"]
     assert [d["date"] for d in mine.body["by_day"]] == ["2024-02-28", "2024-02-29", "2024-03-01"]
     hl.assert_no_provider_words(mine.r.text)
-    admin = request(http, stack, "GET", path, 200, headers=world.as_admin)
+    admin = request(http, stack, "GET", path, 200, headers=callers.as_admin)
     assert set(admin.body["by_platform"]) == {"Retell", "HighLevel"}
-    empty = request(http, stack, "GET", path, 200, headers=world.as_service, params={"user_id": world.other})
+    empty = request(http, stack, "GET", path, 200, headers=callers.as_service, params={"user_id": callers.other})
     assert empty.body["totals"]["calls"] == 0 and empty.body["by_day"] == []
     assert empty.body["totals"]["average_duration_seconds"] is None
 
-    assert error_code(request(http, stack, "GET", path, 400, headers=world.as_client,
+    assert error_code(request(http, stack, "GET", path, 400, headers=callers.as_client,
                               params={"to": "soon"})) == "bad_parameter"
-    assert error_code(request(http, stack, "GET", path, 404, headers=world.as_client,
-                              params={"user_id": world.other})) == "not_found"
+    assert error_code(request(http, stack, "GET", path, 404, headers=callers.as_client,
+                              params={"user_id": callers.other})) == "not_found"
     assert error_code(request(http, stack, "GET", path, 401)) == "unauthorized"
 
 
 def test_every_database_backed_operation_answers_a_documented_503_while_postgres_is_down(
-        world, http):
+        callers, http):
     """One request per operation that reaches the database, with a caller that gets there."""
-    stack = world.stack
-    service = world.as_service
+    stack = callers.stack
+    service = callers.as_service
     delivery = retell.delivery("call_started", retell.started(
-        world.fake.make_retell_call("agent_oa_1", call_id="call_db_down")))
+        callers.fake.make_retell_call("agent_oa_1", call_id="call_db_down")))
     signed = {"x-retell-signature": retell.sign(delivery, KEY), "Content-Type": "application/json"}
     cases = [
         ("GET", "/health", {}),
         ("POST", "/retell-webhook", {"headers": signed, "data": delivery}),
-        ("POST", "/retell-webhook/{user_id}", {"headers": signed, "data": delivery, "user_id": world.client}),
-        ("POST", "/retell-connection", {"json_body": {"user_id": world.client, "api_key": KEY}}),
-        ("GET", "/retell-connection", {"params": {"user_id": world.client}}),
-        ("DELETE", "/retell-connection", {"params": {"user_id": world.client}}),
-        ("POST", "/fetch-retell-agents", {"json_body": {"user_id": world.client}}),
-        ("POST", "/assign-agents", {"json_body": {"user_id": world.client, "source_platform": "retell",
-                                                  "agent_ids": [world.agent]}}),
-        ("DELETE", "/assign-agents", {"json_body": {"user_id": world.client, "agent_ids": [world.agent]}}),
-        ("GET", "/assign-agents", {"params": {"user_id": world.client}}),
+        ("POST", "/retell-webhook/{user_id}", {"headers": signed, "data": delivery, "user_id": callers.client}),
+        ("POST", "/retell-connection", {"json_body": {"user_id": callers.client, "api_key": KEY}}),
+        ("GET", "/retell-connection", {"params": {"user_id": callers.client}}),
+        ("DELETE", "/retell-connection", {"params": {"user_id": callers.client}}),
+        ("POST", "/fetch-retell-agents", {"json_body": {"user_id": callers.client}}),
+        ("POST", "/assign-agents", {"json_body": {"user_id": callers.client, "source_platform": "retell",
+                                                  "agent_ids": [callers.agent]}}),
+        ("DELETE", "/assign-agents", {"json_body": {"user_id": callers.client, "agent_ids": [callers.agent]}}),
+        ("GET", "/assign-agents", {"params": {"user_id": callers.client}}),
         ("POST", "/sync-retell-calls", {}),
         ("POST", "/sync-highlevel-calls", {}),
         ("POST", "/sync-all", {}),
-        ("POST", "/highlevel-oauth", {"json_body": {"user_id": world.client}}),
+        ("POST", "/highlevel-oauth", {"json_body": {"user_id": callers.client}}),
         ("GET", "/highlevel-oauth", {"params": {"state": "s" * 43, "code": "c"}}),
-        ("POST", "/fetch-available-agents", {"json_body": {"user_id": world.client}}),
-        ("GET", "/fetch-available-agents", {"params": {"user_id": world.client}}),
+        ("POST", "/fetch-available-agents", {"json_body": {"user_id": callers.client}}),
+        ("GET", "/fetch-available-agents", {"params": {"user_id": callers.client}}),
         ("GET", "/get-call-recording", {"params": {"call_id": RANDOM_USER}}),
         ("GET", "/list-calls", {}),
         ("GET", "/call-stats", {}),

@@ -27,7 +27,6 @@ import requests
 from testenv import highlevel as hl
 from testenv import retell
 from testenv.stack import wait_until
-from testenv.world import TRUNCATE
 
 LOC = "loc_sentinel_0001"
 HL_AGENT = "hl_sentinel_agent"
@@ -79,7 +78,7 @@ class Recorder:
 
 @pytest.fixture
 def sentinel_stack(stack, fake, monkeypatch):
-    stack.sql(TRUNCATE)
+    stack.truncate_all()
     fake.reset()
     tag = secrets.token_hex(6)
     issued = []

@@ -5,7 +5,7 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from test_calls_api import LABELS, seed_world
+from testenv.seeded_calls import LABELS
 
 FORBIDDEN = ["retell", "highlevel", "leadconnector", "gohighlevel", "retellai.com", "leadconnectorhq"]
 # host:port of the fake provider, added when the stack is known (the real hosts are in FORBIDDEN)
@@ -51,41 +51,41 @@ def assert_white_label(response):
         assert word.lower() not in headers, f"{word!r} in the headers of {response.request.url}"
 
 
-@pytest.fixture(scope="module")
-def world(stack, fake):
+@pytest.fixture(scope="module", autouse=True)
+def provider_hosts(fake):
+    """The fake provider's host:port: an answer to a client must not name it either."""
     PROVIDER_HOSTS[:] = [urlsplit(fake.url).netloc]
-    return seed_world(stack, fake)
 
 
-def _fill(world, params):
-    values = {"own_agent": world.agents["Front desk"], "other_agent": world.agents["Sales"],
-              "other_user": world.b, "self": world.a}
+def _fill(seeded_calls, params):
+    values = {"own_agent": seeded_calls.agents["Front desk"], "other_agent": seeded_calls.agents["Sales"],
+              "other_user": seeded_calls.b, "self": seeded_calls.a}
     return {k: v.format(**values) for k, v in params.items()}
 
 
 @pytest.mark.parametrize("fn,method,params", CLIENT_CASES,
                          ids=[f"{c[0]}-{c[1]}-{'&'.join(f'{k}={v}' for k, v in c[2].items())}"
                               for c in CLIENT_CASES])
-def test_client_answers_never_name_a_provider(world, stack, http, fn, method, params):
-    r = http.request(method, stack.url(fn), params=_fill(world, params), headers=stack.auth(world.a))
+def test_client_answers_never_name_a_provider(seeded_calls, stack, http, fn, method, params):
+    r = http.request(method, stack.url(fn), params=_fill(seeded_calls, params), headers=stack.auth(seeded_calls.a))
     assert r.status_code < 500, r.text
     assert_white_label(r)
 
 
 @pytest.mark.parametrize("fn", ["list-calls", "call-stats"])
-def test_labels_are_what_clients_see(world, stack, http, fn):
+def test_labels_are_what_clients_see(seeded_calls, stack, http, fn):
     r = http.get(stack.url(fn), params={"limit": "200"} if fn == "list-calls" else {},
-                 headers=stack.auth(world.a))
+                 headers=stack.auth(seeded_calls.a))
     assert r.status_code == 200
     text = r.text
     assert LABELS["retell"] in text and LABELS["highlevel"] in text
 
 
-def test_every_page_of_a_clients_calls_is_white_label(world, stack, http):
+def test_every_page_of_a_clients_calls_is_white_label(seeded_calls, stack, http):
     cursor, pages = None, 0
     while True:
         params = {"limit": "200", **({"cursor": cursor} if cursor else {})}
-        r = http.get(stack.url("list-calls"), params=params, headers=stack.auth(world.a))
+        r = http.get(stack.url("list-calls"), params=params, headers=stack.auth(seeded_calls.a))
         assert r.status_code == 200
         assert_white_label(r)
         pages += 1
@@ -95,11 +95,11 @@ def test_every_page_of_a_clients_calls_is_white_label(world, stack, http):
     assert pages > 10
 
 
-def test_the_check_catches_what_admins_may_see(world, stack, http):
+def test_the_check_catches_what_admins_may_see(seeded_calls, stack, http):
     # the seeded rows do carry provider names and hosts: an admin's answer must trip the check
-    r = http.get(stack.url("list-calls"), headers=stack.auth(world.admin))
+    r = http.get(stack.url("list-calls"), headers=stack.auth(seeded_calls.admin))
     assert r.status_code == 200
     with pytest.raises(AssertionError):
         assert_white_label(r)
-    assert world.stack.sql("SELECT count(*) AS n FROM calls WHERE recording_url LIKE %s",
+    assert seeded_calls.stack.sql("SELECT count(*) AS n FROM calls WHERE recording_url LIKE %s",
                            (f"%{PROVIDER_HOSTS[0]}%",))[0]["n"] > 0

@@ -8,7 +8,7 @@
 #include "common/arena.h"
 #include "common/jsonh.h"
 #include "common/jwt.h"
-#include "common/retell.h"
+#include "common/retell/webhook.h"
 #include "test/unit/check.h"
 
 // jsonh_get_int64 on {"v": text}: 0 with *out, or the error status.

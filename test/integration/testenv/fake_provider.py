@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import functools
 import gc
 import hashlib
 import http.client
@@ -113,6 +114,9 @@ def binary_response(data: bytes, content_type: str, range_header: str | None) ->
     return Response(206, data[start:end + 1], {**headers, "Content-Range": f"bytes {start}-{end}/{size}"})
 
 
+# Cached: a 64 MiB recording takes seconds to build on a loaded machine, longer than the
+# stack's HTTP_TIMEOUT_MS, and every Range request of it would build it again.
+@functools.lru_cache(maxsize=4)
 def wav_bytes(seed: str, size: int) -> bytes:
     """A 44-byte PCM WAV header (8 kHz, mono, 16 bit) and `size` bytes of a pattern derived from seed."""
     pattern = hashlib.sha256(seed.encode()).digest()

@@ -1,13 +1,17 @@
 """HighLevel test helpers: a connection planted the way highlevel-oauth stores it, sealed values
-opened the way common/crypto.c seals them, and the words a client must never see."""
+opened the way common/crypto.c seals them, the words a client must never see, the OAuth flow and
+the agents listing as the dashboard drives them, and call logs added to the fake."""
 import base64
 import datetime
+from urllib.parse import parse_qs
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from testenv.secrets import seal
 
 PROVIDER_WORDS = ("highlevel", "leadconnector", "gohighlevel", "retell")
+LOCATION = "loc_hl_test_0001"
+CLIENT_LOC = "loc_sync_0001"    # the location of conftest's highlevel_client
 
 
 def open_sealed(keys_spec, user_id, service, column, sealed):
@@ -39,6 +43,18 @@ def connect(stack, fake, user_id, location_id, expires_in_s=86000, refresh_token
     return access, refresh
 
 
+def plant_agent(stack, highlevel_agent_id, location_id, assign_to=None, name=None):
+    """An agents row for a Voice AI agent of location_id (named by its id unless a name is
+    given), assigned to assign_to when given; returns our agents.id."""
+    agent = stack.sql("""INSERT INTO agents (name, source_platform, highlevel_agent_id, location_id)
+                         VALUES (%s, 'highlevel', %s, %s) RETURNING id""",
+                      (name or highlevel_agent_id, highlevel_agent_id, location_id))[0]["id"]
+    if assign_to:
+        stack.sql("""INSERT INTO user_agents (user_id, agent_id, source_platform)
+                     VALUES (%s, %s, 'highlevel')""", (assign_to, agent))
+    return agent
+
+
 def stored_tokens(stack, user_id):
     row = stack.sql("SELECT * FROM api_keys WHERE user_id = %s AND service = 'highlevel'", (user_id,))[0]
     opened = {}
@@ -52,3 +68,37 @@ def assert_no_provider_words(text):
     lowered = text.lower()
     for word in PROVIDER_WORDS:
         assert word not in lowered, f"{word!r} in {text!r}"
+
+
+def start_flow(http, stack, as_user, body=None):
+    return http.post(stack.url("highlevel-oauth"), headers=stack.auth(as_user), json=body)
+
+
+def complete_flow(http, stack, code, state):
+    return http.get(stack.url("highlevel-oauth"), params={"code": code, "state": state})
+
+
+def token_requests(fake):
+    return fake.requests_for("/oauth/token")
+
+
+def form(req):
+    """A form-encoded request body as {name: value}."""
+    return {k: v[0] for k, v in parse_qs(req["body"].decode()).items()}
+
+
+def audits(stack, user, service="highlevel"):
+    return [r["purpose"] for r in stack.sql(
+        "SELECT purpose FROM key_usage_audit WHERE user_id = %s AND service = %s ORDER BY id",
+        (user, service))]
+
+
+def list_agents(http, stack, admin, user):
+    return http.post(stack.url("fetch-available-agents"), headers=stack.auth(admin),
+                     json={"user_id": user})
+
+
+def add_call_logs(fake, agent, n, start_ms, step_ms=60_000, duration=61, location=CLIENT_LOC, **kw):
+    """n call logs of agent, one every step_ms from start_ms."""
+    return [fake.add_hl_call(location, fake.make_hl_call(location, agent, created_at_ms=start_ms + i * step_ms,
+                                                         duration=duration, **kw)) for i in range(n)]

@@ -1,4 +1,5 @@
-"""Retell webhook deliveries as Retell sends them: JSON bodies and x-retell-signature."""
+"""Retell test helpers: webhook deliveries as Retell sends them (JSON bodies and
+x-retell-signature), and a workspace of agents connected the way an admin connects it."""
 import hashlib
 import hmac
 import json
@@ -8,6 +9,10 @@ import time
 from pathlib import Path
 
 NODE_DIR = Path(__file__).resolve().parents[1] / "node"
+
+CLIENT_KEY = "key_sync_SENTINEL_0a1b2c3d4e5f6789"   # the key of conftest's retell_client
+WORKSPACE_KEY = "key_conn_SENTINEL_5f1e2d3c4b5a6978"
+BAD_KEY = "key_bad_SENTINEL_0000000000000000"     # a key the fake never issued
 
 
 def sign(body: bytes, key: str, timestamp_ms=None) -> str:
@@ -63,3 +68,15 @@ def shuffled_deliveries(fake, agent_id, n_calls, prefix, transcript_bytes):
     bodies += random.sample(bodies, len(bodies) // 5)
     random.shuffle(bodies)
     return calls, bodies
+
+
+def seed_agents(fake, n, key=WORKSPACE_KEY):
+    for i in range(n):
+        fake.add_retell_agent(key, agent_id=f"agent_{i:05d}", name=f"Agent {i:05d}", version=i % 7)
+
+
+def connect(http, stack, admin, user, key=WORKSPACE_KEY):
+    """Connects user's workspace through retell-connection, as an admin does."""
+    r = http.post(stack.url("retell-connection"), json={"user_id": user, "api_key": key},
+                  headers=stack.auth(admin))
+    assert r.status_code == 200, r.text

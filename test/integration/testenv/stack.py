@@ -161,6 +161,16 @@ class Stack:
                 if attempt == 2:
                     raise
 
+    def truncate_all(self):
+        """Empties every table of the application and of auth, whichever migration made it: the
+        catalog lists them, so a table a later migration adds is emptied too. Only the ledger of
+        applied migrations (schema_migrations) is kept."""
+        names = [r["t"] for r in self.sql(
+            """SELECT format('%I.%I', schemaname, tablename) AS t FROM pg_tables
+               WHERE schemaname IN ('public', 'auth') AND tablename <> 'schema_migrations'
+               ORDER BY 1""")]
+        self.sql(f"TRUNCATE {', '.join(names)} CASCADE")
+
     def make_user(self, role="client", email=None):
         uid = str(uuid.uuid4())
         self.sql("INSERT INTO auth.users (id, email) VALUES (%s, %s)", (uid, email or f"{uid}@example.test"))

@@ -1,65 +1,32 @@
-/* highlevel_tokens.c: access tokens refreshed under the api_keys row lock. */
-#include "common/highlevel_tokens.h"
+/* highlevel/tokens.c: access tokens refreshed under the api_keys row lock. */
+#include "common/highlevel/tokens.h"
 
-#include <inttypes.h>
 #include <string.h>
 
 #include "common/app.h"
 #include "common/arena.h"
+#include "common/connections.h"
 #include "common/db.h"
-#include "common/highlevel_client.h"
+#include "common/highlevel/client.h"
 #include "common/log.h"
 #include "common/secrets.h"
 
 #define SERVICE "highlevel"
-#define STR_(x) #x
-#define STR(x)	STR_(x)
-
-// due: refresh first; valid: the stored access token still works for now.
-// clang-format off
-#define SELECT_COLUMNS                                                                        \
-	"SELECT access_token, refresh_token, location_id, is_active, status,"                 \
-	" (token_expires_at IS NULL OR token_expires_at <= now() + interval '"                \
-	STR(HIGHLEVEL_REFRESH_AHEAD_S) " seconds') AS due,"                                   \
-	" (token_expires_at IS NULL OR token_expires_at > now()) AS valid"                    \
-	" FROM api_keys WHERE user_id = $1::uuid AND service = 'highlevel'"
-// clang-format on
-
-struct row {
-	const char *access_sealed;
-	const char *refresh_sealed;
-	const char *location_id;
-	int due;
-	int valid;
-};
 
 // Reads the connection row; fails unless it is active and holds an access token.
 static int load(struct app *app, struct arena *arena, const char *user_id, int lock,
-		struct row *row, struct err *err) {
-	const char *params[] = {user_id};
-	struct db_rows rows;
-	const char *status;
-
-	if (db_exec(app->db, arena, lock ? "highlevel_token_lock" : "highlevel_token_peek",
-		    lock ? SELECT_COLUMNS " FOR UPDATE" : SELECT_COLUMNS, 1, params, &rows,
-		    err) < 0) {
+		struct connections_highlevel *row, struct err *err) {
+	if (connections_highlevel_load(app->db, arena, user_id, lock, row, err) < 0) {
 		return -1;
 	}
-	status = rows.nrows == 1 ? db_get(&rows, 0, "status") : NULL;
-	if (status != NULL && strcmp(status, "refresh_rejected") == 0) {
+	if (row->status != NULL && strcmp(row->status, "refresh_rejected") == 0) {
 		return err_set(err, 422, "reconnect_required",
 			       "the connected account's authorisation was revoked or has expired;"
 			       " authorise it again");
 	}
-	if (rows.nrows == 0 || strcmp(db_get(&rows, 0, "is_active"), "t") != 0 ||
-	    db_get(&rows, 0, "access_token") == NULL) {
+	if (!row->found || !row->active || row->access_sealed == NULL) {
 		return err_set(err, 404, "not_connected", "no active connection for this user");
 	}
-	row->access_sealed = db_get(&rows, 0, "access_token");
-	row->refresh_sealed = db_get(&rows, 0, "refresh_token");
-	row->location_id = db_get(&rows, 0, "location_id");
-	row->due = strcmp(db_get(&rows, 0, "due"), "t") == 0;
-	row->valid = strcmp(db_get(&rows, 0, "valid"), "t") == 0;
 	return 0;
 }
 
@@ -74,7 +41,8 @@ static int audit(struct app *app, struct arena *arena, const struct secrets_use 
 
 // Audits the use and opens the stored access token into out.
 static int use_stored(struct app *app, struct arena *arena, const struct secrets_use *use,
-		      const struct row *row, struct highlevel_conn *out, struct err *err) {
+		      const struct connections_highlevel *row, struct highlevel_conn *out,
+		      struct err *err) {
 	if (audit(app, arena, use, use->purpose, err) < 0) {
 		return -1;
 	}
@@ -88,46 +56,51 @@ static int use_stored(struct app *app, struct arena *arena, const struct secrets
 // again. Marked in the open transaction, which the caller commits.
 static int mark_rejected(struct app *app, struct arena *arena, const char *user_id,
 			 const struct err *why, struct err *err) {
-	const char *params[] = {user_id, why->msg};
-
 	log_warn("refresh token of user %s refused by the provider: connection marked inactive",
 		 user_id);
-	return db_exec(app->db, arena, "highlevel_token_rejected",
-		       "UPDATE api_keys SET is_active = false, status = 'refresh_rejected',"
-		       " last_error = $2, access_token = NULL, refresh_token = NULL,"
-		       " token_expires_at = NULL, updated_at = now()"
-		       " WHERE user_id = $1::uuid AND service = 'highlevel'",
-		       2, params, NULL, err);
+	return connections_highlevel_rejected(app->db, arena, user_id, why->msg, err);
 }
 
-// Seals and stores the new pair in the open transaction.
-static int store(struct app *app, struct arena *arena, const char *user_id,
-		 const struct highlevel_token *tok, struct err *err) {
-	const char *access =
+// Seals the pair for api_keys(user_id, 'highlevel').
+static int seal(struct app *app, struct arena *arena, const char *user_id,
+		const struct highlevel_token *tok, struct connections_tokens *out,
+		struct err *err) {
+	out->access_sealed =
 		secrets_seal(app, arena, user_id, SERVICE, "access_token", tok->access_token, err);
-	const char *refresh = secrets_seal(app, arena, user_id, SERVICE, "refresh_token",
+	out->refresh_sealed = secrets_seal(app, arena, user_id, SERVICE, "refresh_token",
 					   tok->refresh_token, err);
-	const char *params[] = {user_id, access, refresh,
-				arena_printf(arena, "%" PRId64, tok->expires_in), tok->location_id};
+	out->expires_in = tok->expires_in;
+	out->location_id = tok->location_id;
+	return out->access_sealed != NULL && out->refresh_sealed != NULL ? 0 : -1;
+}
 
-	if (access == NULL || refresh == NULL) {
+int highlevel_tokens_connect(struct app *app, struct arena *arena, const char *user_id,
+			     const struct highlevel_token *tok, struct err *err) {
+	struct connections_tokens sealed;
+
+	if (seal(app, arena, user_id, tok, &sealed, err) < 0) {
 		return -1;
 	}
-	return db_exec(app->db, arena, "highlevel_token_store",
-		       "UPDATE api_keys SET access_token = $2, refresh_token = $3,"
-		       " token_expires_at = now() + $4::bigint * interval '1 second',"
-		       " location_id = COALESCE($5, location_id), status = 'connected',"
-		       " last_error = NULL, token_refreshed_at = now(), updated_at = now()"
-		       " WHERE user_id = $1::uuid AND service = 'highlevel'",
-		       5, params, NULL, err);
+	return connections_highlevel_connect(app->db, arena, user_id, &sealed, err);
+}
+
+// Seals and stores the refreshed pair in the open transaction.
+static int store(struct app *app, struct arena *arena, const char *user_id,
+		 const struct highlevel_token *tok, struct err *err) {
+	struct connections_tokens sealed;
+
+	if (seal(app, arena, user_id, tok, &sealed, err) < 0) {
+		return -1;
+	}
+	return connections_highlevel_refreshed(app->db, arena, user_id, &sealed, err);
 }
 
 // Refreshes with the row locked (transaction open); commits or rolls back before returning.
 // *fallback is set when the refresh failed for a passing reason and the caller may use the
 // stored token that is still valid.
 static int refresh_locked(struct app *app, struct arena *arena, const struct secrets_use *use,
-			  const struct row *row, struct highlevel_conn *out, int *fallback,
-			  struct err *err) {
+			  const struct connections_highlevel *row, struct highlevel_conn *out,
+			  int *fallback, struct err *err) {
 	struct highlevel_token tok;
 	struct err why = {0};
 	char *refresh;
@@ -181,7 +154,8 @@ static int refresh_locked(struct app *app, struct arena *arena, const struct sec
 
 int highlevel_tokens_get(struct app *app, struct arena *arena, const struct secrets_use *use,
 			 struct highlevel_conn *out, struct err *err) {
-	struct row row = {0};
+	struct connections_highlevel row = {0};
+	struct err failed = {0};
 	int fallback = 0;
 
 	memset(out, 0, sizeof(*out));
@@ -208,13 +182,12 @@ int highlevel_tokens_get(struct app *app, struct arena *arena, const struct secr
 		db_rollback(app->db);
 		return use_stored(app, arena, use, &row, out, err);
 	}
-	if (refresh_locked(app, arena, use, &row, out, &fallback, err) == 0) {
+	if (refresh_locked(app, arena, use, &row, out, &fallback, &failed) == 0) {
 		return 0;
 	}
 	if (!fallback) {
-		return -1;
+		return err_set(err, failed.status, failed.code, "%s", failed.msg);
 	}
 	// the provider is down but the stored token has minutes left: serve with it
-	err_clear(err);
 	return use_stored(app, arena, use, &row, out, err);
 }

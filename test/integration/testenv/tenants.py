@@ -1,16 +1,13 @@
-"""A small world of two clients and an admin, for the authorisation matrix and the hostile-input
-tests (issue 10): client A with a connected Retell workspace (sealed key), an assigned agent and
-one call whose recording the fake serves, and a connected HighLevel location with one agent and
-one call log; client B with an agent and a call of their own; an admin. Plus a fingerprint of
+"""Two tenants and an admin, for the authorisation matrix and the hostile-input tests (issue 10):
+client A with a connected Retell workspace (sealed key), an assigned agent and one call whose
+recording the fake serves, and a connected HighLevel location with one agent and one call log;
+client B with an agent and a call of their own; an admin. Plus a fingerprint of
 every table, to prove that a request wrote nothing."""
 import time
 from dataclasses import dataclass, field
 
 from testenv import highlevel as hl
 from testenv.secrets import seal
-
-TRUNCATE = """TRUNCATE calls, agents, user_agents, webhook_inbox, sync_state, sync_runs,
-    key_usage_audit, api_keys, billing_accounts, profiles, auth.users, oauth_states CASCADE"""
 
 KEY_A = "key_world_A_0123456789abcdef0123"
 LOC_A = "loc_world_A_0001"
@@ -21,7 +18,7 @@ DAY_MS = 86_400_000
 
 
 @dataclass
-class World:
+class TwoTenants:
     stack: object
     fake: object
     a: str = ""
@@ -56,10 +53,10 @@ class World:
                           VALUES (%s, %s, 'retell') ON CONFLICT DO NOTHING""", (self.a, self.agent_a))
 
 
-def make_world(stack, fake):
-    stack.sql(TRUNCATE)
+def make_two_tenants(stack, fake):
+    stack.truncate_all()
     fake.reset()
-    w = World(stack, fake)
+    w = TwoTenants(stack, fake)
     w.a, w.b, w.admin = stack.make_user("client"), stack.make_user("client"), stack.make_user("admin")
     fake.add_retell_agent(KEY_A, agent_id=AGENT_A, name="World Front Desk A")
     w.plant_key()
@@ -88,12 +85,7 @@ def make_world(stack, fake):
     # A's HighLevel location, with one Voice AI agent and one call log for the syncs
     hl.connect(stack, fake, w.a, LOC_A)
     fake.add_hl_agent(LOC_A, agent_id=HL_AGENT_A, name="World HL Agent A")
-    w.hl_agent_a = str(stack.sql("""INSERT INTO agents (name, source_platform, highlevel_agent_id,
-                                        location_id)
-                                    VALUES ('World HL Agent A', 'highlevel', %s, %s) RETURNING id""",
-                                 (HL_AGENT_A, LOC_A))[0]["id"])
-    stack.sql("""INSERT INTO user_agents (user_id, agent_id, source_platform)
-                 VALUES (%s, %s, 'highlevel')""", (w.a, w.hl_agent_a))
+    w.hl_agent_a = str(hl.plant_agent(stack, HL_AGENT_A, LOC_A, assign_to=w.a, name="World HL Agent A"))
     fake.add_hl_call(LOC_A, fake.make_hl_call(LOC_A, HL_AGENT_A))
     w.secrets_of_a = [w.call_a, w.retell_call_a, "A private summary", "World Front Desk A",
                       AGENT_A, LOC_A, "World HL Agent A", KEY_A, KEY_A[-8:]]

@@ -1,5 +1,5 @@
-/* retell_client.c: Retell API calls. */
-#include "common/retell_client.h"
+/* retell/client.c: Retell API calls. */
+#include "common/retell/client.h"
 
 #include <json-c/json_object.h>
 #include <string.h>
@@ -28,6 +28,7 @@ static int call_json(struct app *app, struct arena *arena, const char *method, c
 	struct httpc_request req = {method,	url, headers, body, body != NULL ? strlen(body) : 0,
 				    deadline_ms};
 	struct httpc_response resp = {0};
+	struct err bad = {0};
 	int rc = -1;
 
 	*root = NULL;
@@ -43,9 +44,8 @@ static int call_json(struct app *app, struct arena *arena, const char *method, c
 		goto done;
 	}
 	*root = jsonh_parse(resp.body.data != NULL ? resp.body.data : "", resp.body.len,
-			    JSONH_MAX_DEPTH, err);
+			    JSONH_MAX_DEPTH, &bad);
 	if (*root == NULL) {
-		err_clear(err);
 		err_set(err, 502, "provider_bad_answer", "provider answered malformed JSON");
 		goto done;
 	}
@@ -111,6 +111,21 @@ done:
 		retell_page_finish(page);
 	}
 	return rc;
+}
+
+int retell_client_agent(struct json_object *item, struct retell_agent *out, struct err *err) {
+	struct err bad = {0};
+
+	memset(out, 0, sizeof(*out));
+	if (jsonh_get_string(item, "agent_id", 1, &out->agent_id, &bad) < 0 ||
+	    jsonh_get_string(item, "agent_name", 0, &out->name, &bad) < 0 ||
+	    jsonh_get_string(item, "voice_id", 0, &out->voice_id, &bad) < 0 ||
+	    jsonh_get_string(item, "language", 0, &out->language, &bad) < 0 ||
+	    jsonh_get_bool(item, "is_published", 0, &out->published, &bad) < 0 ||
+	    jsonh_get_int64(item, "version", 0, -1, &out->version, &bad) < 0) {
+		return err_set(err, 502, "provider_bad_answer", "provider agent: %s", bad.msg);
+	}
+	return 0;
 }
 
 static const char *list_calls_body(struct arena *arena, const struct retell_call_filter *f,

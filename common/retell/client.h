@@ -1,4 +1,4 @@
-/* retell_client: the Retell AI REST API over httpc (base URL from config so tests use a fake).
+/* retell/client: the Retell AI REST API over httpc (base URL from config so tests use a fake).
  * Provider failures map to clear errors: a rejected key 422, an unknown id 404, rate limits and
  * 5xx (after retries) 502 with retry advice, timeouts 504. Messages never name the provider. */
 #ifndef COMMON_RETELL_CLIENT_H
@@ -24,6 +24,19 @@ struct retell_page {
  * there, falls back to the legacy GET /list-agents (one page holding every agent). */
 int retell_client_list_agents(struct app *app, const char *api_key, const char *pagination_key,
 			      struct retell_page *page, struct err *err) MUSTCHECK;
+
+/* A listed agent. Strings are borrowed from the page's tree. */
+struct retell_agent {
+	const char *agent_id; /* required */
+	const char *name;
+	const char *voice_id;
+	const char *language;
+	int published;	 /* -1 absent, 0, 1 */
+	int64_t version; /* -1 absent */
+};
+/* Reads one item of a list-agents page; an item of another shape: 502 "provider_bad_answer". */
+int retell_client_agent(struct json_object *item, struct retell_agent *out,
+			struct err *err) MUSTCHECK;
 
 /* POST /v3/list-calls: calls with start_timestamp >= since_ms (ascending) of the given agents
  * (NULL-terminated provider agent ids; NULL = all), limit per page (1..1000). */

@@ -1,13 +1,13 @@
-/* retell: Retell AI specifics: the webhook signature and delivery format. The API client is
- * retell_client.h. */
-#ifndef COMMON_RETELL_H
-#define COMMON_RETELL_H
+/* retell/webhook: Retell AI specifics: the webhook signature and delivery format. The API client is
+ * retell/client.h. */
+#ifndef COMMON_RETELL_WEBHOOK_H
+#define COMMON_RETELL_WEBHOOK_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
-#include "common/retell_call.h"
+#include "common/retell/call.h"
 
 struct arena;
 struct json_object;
@@ -31,7 +31,7 @@ struct retell_delivery {
 	const char *call_id;
 	const char *agent_id;
 	int has_call;
-	struct call_record rec;
+	struct retell_call rec;
 };
 
 /* Parses body; *root receives the json-c tree the strings borrow from (caller puts it).

@@ -1,5 +1,5 @@
-/* calls_highlevel.c: HighLevel call logs into calls. */
-#include "common/calls_highlevel.h"
+/* highlevel/call.c: HighLevel call log JSON -> struct highlevel_call. */
+#include "common/highlevel/call.h"
 
 #include <math.h>
 #include <string.h>
@@ -8,37 +8,11 @@
 #include <json-c/json_object.h>
 
 #include "common/arena.h"
-#include "common/db.h"
 #include "common/isotime.h"
 #include "common/jsonh.h"
 
 #define MIN_TIMESTAMP_MS 1420070400000LL /* 2015-01-01 */
 #define FUTURE_SLACK_MS	 (7LL * 86400 * 1000)
-
-// A value the log lacks (NULL) keeps what is stored.
-// clang-format off
-#define KEEP(col) #col " = COALESCE(EXCLUDED." #col ", c." #col ")"
-// clang-format on
-
-// clang-format off
-static const char upsert_sql[] =
-	"INSERT INTO calls AS c (highlevel_call_id, source_platform, user_id, agent_id,"
-	" provider_agent_id, highlevel_message_id, contact_id, from_number, call_type, direction,"
-	" call_status, started_at, ended_at, duration_seconds, transcript, summary, call_analysis,"
-	" data_rank)"
-	" VALUES ($1, 'highlevel', $2::uuid, $3::uuid, $4, $5, $6, $7, $8, $9, 'ended',"
-	" $10::timestamptz, $10::timestamptz + $11::int * interval '1 second', $11::int, $12, $13,"
-	" $14::jsonb, 3)"
-	" ON CONFLICT (highlevel_call_id) DO UPDATE SET "
-	KEEP(user_id) ", " KEEP(agent_id) ", " KEEP(provider_agent_id) ", "
-	KEEP(highlevel_message_id) ", " KEEP(contact_id) ", " KEEP(from_number) ", "
-	KEEP(call_type) ", direction = EXCLUDED.direction, call_status = 'ended', "
-	KEEP(started_at) ", " KEEP(ended_at) ", " KEEP(duration_seconds) ", " KEEP(transcript) ", "
-	KEEP(summary) ", " KEEP(call_analysis) ", source_platform = 'highlevel',"
-	" data_rank = greatest(c.data_rank, 3)"
-	" RETURNING (xmax = 0) AS inserted,"
-	" (cost IS NULL AND duration_seconds IS NOT NULL AND user_id IS NOT NULL) AS unbilled";
-// clang-format on
 
 // duration is a number of seconds; a fraction (some accounts report one) is rounded up.
 static int read_duration(struct json_object *log, int64_t *out, struct err *err) {
@@ -102,8 +76,8 @@ static int read_created(const char *created, struct arena *arena, struct highlev
 	return 0;
 }
 
-int calls_highlevel_parse(struct json_object *log, struct arena *arena, struct highlevel_call *out,
-			  struct err *err) {
+int highlevel_call_parse(struct json_object *log, struct arena *arena, struct highlevel_call *out,
+			 struct err *err) {
 	const char *created = NULL;
 	int trial = -1;
 
@@ -132,37 +106,5 @@ int calls_highlevel_parse(struct json_object *log, struct arena *arena, struct h
 	}
 	out->trial = trial == 1;
 	out->analysis = analysis_json(log, arena);
-	return 0;
-}
-
-int calls_upsert_highlevel(struct db *db, struct arena *arena, const struct highlevel_call *rec,
-			   const char *user_id, const char *agent_uuid, struct calls_result *out,
-			   struct err *err) {
-	const char *params[] = {
-		rec->call_id,
-		user_id,
-		agent_uuid,
-		rec->agent_id,
-		rec->message_id,
-		rec->contact_id,
-		rec->from_number,
-		// Voice AI answers phone calls; a trial is the builder's test call in the browser
-		rec->trial ? "web_call" : "phone_call",
-		rec->trial ? NULL : "inbound",
-		rec->started_at,
-		rec->duration_s < 0 ? NULL
-				    : arena_printf(arena, "%lld", (long long)rec->duration_s),
-		rec->transcript,
-		rec->summary,
-		rec->analysis,
-	};
-	struct db_rows rows;
-
-	memset(out, 0, sizeof(*out));
-	if (db_exec(db, arena, "calls_upsert_highlevel", upsert_sql, 14, params, &rows, err) < 0) {
-		return -1;
-	}
-	out->inserted = rows.nrows == 1 && strcmp(db_get(&rows, 0, "inserted"), "t") == 0;
-	out->unbilled = rows.nrows == 1 && strcmp(db_get(&rows, 0, "unbilled"), "t") == 0;
 	return 0;
 }

@@ -1,5 +1,5 @@
-/* retell_sync.c: Retell call sync for one user. */
-#include "common/retell_sync.h"
+/* retell/sync.c: Retell call sync for one user. */
+#include "common/retell/sync.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -9,12 +9,12 @@
 #include "common/app.h"
 #include "common/arena.h"
 #include "common/calls.h"
+#include "common/connections.h"
 #include "common/db.h"
 #include "common/httpc.h"
 #include "common/jsonh.h"
-#include "common/log.h"
-#include "common/retell_call.h"
-#include "common/retell_client.h"
+#include "common/retell/call.h"
+#include "common/retell/client.h"
 #include "common/secrets.h"
 #include "common/sync.h"
 
@@ -25,9 +25,11 @@
 static int complete_ids(struct app *app, struct arena *arena, struct json_object *items,
 			struct json_object **complete, struct err *err) {
 	struct json_object *ids = json_object_new_array();
-	struct db_rows rows;
+	const char *text = NULL;
+	struct err bad = {0};
 	int rc;
 
+	*complete = NULL;
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct json_object *id = NULL;
 		if (json_object_object_get_ex(json_object_array_get_idx(items, i), "call_id",
@@ -35,23 +37,17 @@ static int complete_ids(struct app *app, struct arena *arena, struct json_object
 			json_object_array_add(ids, json_object_get(id));
 		}
 	}
-	const char *params[] = {jsonh_to_string(ids)};
-	rc = db_exec(app->db, arena, "retell_sync_complete",
-		     "SELECT jsonb_object_agg(retell_call_id, true) AS ids FROM calls"
-		     " WHERE retell_call_id IN (SELECT jsonb_array_elements_text($1::jsonb))"
-		     " AND transcript IS NOT NULL AND recording_url IS NOT NULL",
-		     1, params, &rows, err);
+	rc = calls_retell_complete(app->db, arena, jsonh_to_string(ids), &text, err);
 	json_object_put(ids);
 	if (rc < 0) {
 		return -1;
 	}
-	*complete = jsonh_parse("{}", 2, 2, err);
-	if (db_get(&rows, 0, "ids") != NULL) {
-		json_object_put(*complete);
-		*complete = jsonh_parse(db_get(&rows, 0, "ids"), strlen(db_get(&rows, 0, "ids")),
-					JSONH_MAX_DEPTH, err);
+	// our own database's jsonb output: it parses unless something is badly wrong
+	*complete = jsonh_parse(text, strlen(text), JSONH_MAX_DEPTH, &bad);
+	if (*complete == NULL) {
+		return err_set(err, 500, "internal", "stored call ids: %s", bad.msg);
 	}
-	return *complete != NULL ? 0 : -1;
+	return 0;
 }
 
 static int needs_detail(struct json_object *item, struct json_object *complete) {
@@ -73,17 +69,18 @@ static int needs_detail(struct json_object *item, struct json_object *complete) 
 }
 
 // Parses and upserts one call, moving *cursor past its start.
-static int upsert_call(struct app *app, struct sync_run *run, const struct sync_agents *agents,
-		       struct json_object *call, int64_t *cursor, struct err *err) {
-	struct call_record rec;
+static int upsert_call(struct app *app, struct sync_run *run, struct json_object *call,
+		       int64_t *cursor, struct err *err) {
+	struct retell_call rec;
 	struct calls_result result;
+	struct err why = {0};
 
-	if (retell_call_parse(call, run->arena, &rec, err) < 0) {
-		return -1; // sync.c reports it as the provider's fault (502), never skipped
-	}
-	if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id,
-				sync_agent_uuid(agents, rec.agent_id), &result, err) < 0) {
-		return -1;
+	// a call we cannot read or store fails the run (502), never skipped
+	if (retell_call_parse(call, run->arena, &rec, &why) < 0 ||
+	    calls_upsert_retell(app->db, run->arena, &rec, run->user_id,
+				agents_assigned_uuid(&run->agents, rec.agent_id), &result,
+				&why) < 0) {
+		return sync_call_failed(err, &why);
 	}
 	run->calls_seen++;
 	run->calls_inserted += result.inserted;
@@ -96,9 +93,9 @@ static int upsert_call(struct app *app, struct sync_run *run, const struct sync_
 
 // Fetches n full calls at once and upserts each as soon as it is parsed: a parsed call with
 // its word-level transcript takes about a megabyte, so only one chunk is ever held.
-static int fetch_and_upsert(struct app *app, struct sync_run *run, const struct sync_agents *agents,
-			    const char *api_key, struct httpc_batch_item *batch, size_t n,
-			    int64_t *cursor, struct err *err) {
+static int fetch_and_upsert(struct app *app, struct sync_run *run, const char *api_key,
+			    struct httpc_batch_item *batch, size_t n, int64_t *cursor,
+			    struct err *err) {
 	char *auth = arena_printf(run->arena, "Authorization: Bearer %s", api_key);
 	const char *headers[] = {auth, "Accept: application/json", NULL};
 	int rc = 0;
@@ -108,18 +105,18 @@ static int fetch_and_upsert(struct app *app, struct sync_run *run, const struct 
 	secrets_wipe(auth);
 	for (size_t b = 0; b < n && rc == 0; b++) {
 		struct json_object *full = NULL;
+		struct err bad = {0};
 		if (batch[b].status == 0) {
 			rc = err_set(err, batch[b].err.status, batch[b].err.code, "%s",
 				     batch[b].err.msg);
 		} else if (batch[b].status != 200) {
 			rc = retell_client_status_error(batch[b].status, err);
 		} else if ((full = jsonh_parse(batch[b].body.data, batch[b].body.len,
-					       JSONH_MAX_DEPTH, err)) == NULL) {
-			err_clear(err);
+					       JSONH_MAX_DEPTH, &bad)) == NULL) {
 			rc = err_set(err, 502, "provider_bad_answer",
 				     "provider answered malformed JSON");
 		} else {
-			rc = upsert_call(app, run, agents, full, cursor, err);
+			rc = upsert_call(app, run, full, cursor, err);
 		}
 		json_object_put(full);
 	}
@@ -132,8 +129,8 @@ static int fetch_and_upsert(struct app *app, struct sync_run *run, const struct 
 
 // Stores a page in one transaction: calls the list gave in full directly, the others fetched
 // in chunks; then moves the cursor past the page.
-static int store_page(struct app *app, struct sync_run *run, const struct sync_agents *agents,
-		      const char *api_key, struct json_object *items, struct err *err) {
+static int store_page(struct app *app, struct sync_run *run, const char *api_key,
+		      struct json_object *items, struct err *err) {
 	size_t chunk = (size_t)app->cfg.sync_detail_concurrency * DETAIL_CHUNK_PER_SLOT;
 	struct httpc_batch_item *batch = arena_alloc(run->arena, sizeof(*batch) * chunk);
 	struct json_object *complete = NULL;
@@ -152,7 +149,7 @@ static int store_page(struct app *app, struct sync_run *run, const struct sync_a
 
 		if (!needs_detail(item, complete) ||
 		    !json_object_object_get_ex(item, "call_id", &id)) {
-			if (upsert_call(app, run, agents, item, &cursor, err) < 0) {
+			if (upsert_call(app, run, item, &cursor, err) < 0) {
 				goto done;
 			}
 			continue;
@@ -160,15 +157,13 @@ static int store_page(struct app *app, struct sync_run *run, const struct sync_a
 		batch[pending++].url =
 			retell_client_call_url(app, run->arena, json_object_get_string(id));
 		if (pending == chunk) {
-			if (fetch_and_upsert(app, run, agents, api_key, batch, pending, &cursor,
-					     err) < 0) {
+			if (fetch_and_upsert(app, run, api_key, batch, pending, &cursor, err) < 0) {
 				goto done;
 			}
 			pending = 0;
 		}
 	}
-	if (pending > 0 &&
-	    fetch_and_upsert(app, run, agents, api_key, batch, pending, &cursor, err) < 0) {
+	if (pending > 0 && fetch_and_upsert(app, run, api_key, batch, pending, &cursor, err) < 0) {
 		goto done;
 	}
 	run->pages++;
@@ -182,45 +177,31 @@ done:
 static int sync_user(struct app *app, struct sync_run *run, struct err *err) {
 	struct secrets_use use = {run->user_id,	 "retell",     run->actor_kind,
 				  run->actor_id, "sync calls", run->request_id};
-	struct sync_agents agents;
-	struct arena *keep = run->arena;
+	struct retell_call_filter filter = {
+		.since_ms = run->cursor_ms < 0 ? 0 : run->cursor_ms - app->cfg.sync_overlap_ms,
+		.agent_ids = run->agents.provider_ids,
+		.limit = PAGE_SIZE,
+		.deadline_ms = run->deadline_ms,
+	};
 	char *key = NULL;
 	char *next = NULL;
 	int rc = -1;
 
-	// the agent list and the key live in the run's arena; pages get their own, reset per page
-	if (sync_load_agents(app, run, &agents, err) < 0) {
+	if (connections_load_access_token(app, run->run_arena, &use, &key, err) < 0) {
 		return -1;
 	}
-	if (agents.count == 0) {
-		return 0; // nothing assigned: no call of this workspace is ours to show
-	}
-	if (secrets_load_access_token(app, keep, &use, &key, err) < 0) {
-		return -1;
-	}
-	struct retell_call_filter filter = {
-		.since_ms = run->cursor_ms < 0 ? 0 : run->cursor_ms - app->cfg.sync_overlap_ms,
-		.agent_ids = agents.provider_ids,
-		.limit = PAGE_SIZE,
-		.deadline_ms = run->deadline_ms,
-	};
-	run->arena = arena_create();
 	do {
 		struct retell_page page;
 		int stored;
 
-		if (httpc_now_ms() > run->deadline_ms) {
-			err_set(err, 504, "sync_budget_exhausted",
-				"time budget used up; the next sync resumes from the last page stored");
-			goto done;
-		}
-		if (retell_client_list_calls(app, run->arena, key, &filter, next, &page, err) < 0) {
+		if (sync_check_deadline(run, err) < 0 ||
+		    retell_client_list_calls(app, run->arena, key, &filter, next, &page, err) < 0) {
 			goto done;
 		}
 		free(next);
 		next = NULL;
 		run->retries += page.retries;
-		stored = store_page(app, run, &agents, key, page.items, err) == 0;
+		stored = store_page(app, run, key, page.items, err) == 0;
 		if (stored && page.next_key != NULL && (next = strdup(page.next_key)) == NULL) {
 			abort();
 		}
@@ -232,13 +213,13 @@ static int sync_user(struct app *app, struct sync_run *run, struct err *err) {
 	rc = 0;
 done:
 	free(next);
-	arena_destroy(run->arena);
-	run->arena = keep;
 	secrets_wipe(key);
 	return rc;
 }
 
 const struct sync_provider retell_sync_provider = {
 	.name = "retell",
+	.lock_class = 727101,
+	.agent_column = AGENTS_RETELL_ID,
 	.sync_user = sync_user,
 };

@@ -1,5 +1,5 @@
-/* retell.c: webhook signature check and delivery parsing. */
-#include "common/retell.h"
+/* retell/webhook.c: webhook signature check and delivery parsing. */
+#include "common/retell/webhook.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -1,4 +1,4 @@
-/* retell_sync: the Retell half of a call sync (see sync.h): list calls since the cursor with
+/* retell/sync: the Retell half of a call sync (see sync.h): list calls since the cursor with
  * POST /v3/list-calls, fetch what the list omits per call, upsert page by page. */
 #ifndef COMMON_RETELL_SYNC_H
 #define COMMON_RETELL_SYNC_H

@@ -1,31 +1,14 @@
-"""sync-retell-calls against the fake Retell: paging, per-call details, retries, resuming after
-a kill, several workers, billing exact to the cent, and who may ask."""
+"""sync-retell-calls against the fake Retell: paging, per-call details, retries, several
+workers, billing exact to the cent, and who may ask. Resuming after a kill is in
+test_faults.py, with HighLevel's."""
 import json
-import signal
 import time
 from decimal import Decimal
 
 import pytest
 
-KEY = "key_sync_SENTINEL_0a1b2c3d4e5f6789"
-DAY = 86_400_000
-
-
-def now_ms():
-    return int(time.time() * 1000)
-
-
-@pytest.fixture
-def world(clean, fake, connect_retell, retell_agent):
-    """A user with two assigned agents and one agent nobody has."""
-    user = clean.make_user("client")
-    connect_retell(user, KEY)
-    for a in ("ag_one", "ag_two", "ag_other"):
-        fake.add_retell_agent(KEY, agent_id=a)
-    retell_agent("ag_one", assign_to=user)
-    retell_agent("ag_two", assign_to=user)
-    retell_agent("ag_other")
-    return {"user": user}
+from testenv.clock import DAY_MS, now_ms
+from testenv.retell import CLIENT_KEY as KEY
 
 
 def sync(http, stack, headers, body=None):
@@ -36,8 +19,8 @@ def ncalls(stack):
     return stack.sql("SELECT count(*) AS n FROM calls")[0]["n"]
 
 
-def test_initial_sync_over_several_pages_fetches_details(stack, fake, http, world):
-    start = now_ms() - 20 * DAY
+def test_initial_sync_over_several_pages_fetches_details(stack, fake, http, retell_client):
+    start = now_ms() - 20 * DAY_MS
     fake.generate_retell_calls(KEY, ["ag_one", "ag_two"], 3500, start, 60_000, duration_ms=61_500)
     fake.generate_retell_calls(KEY, ["ag_other"], 50, start, 60_000)
     r = sync(http, stack, stack.service_headers())
@@ -65,13 +48,13 @@ def test_initial_sync_over_several_pages_fetches_details(stack, fake, http, worl
     assert state["cursor_ms"] == start + 3499 * 60_000 and state["last_status"] == "ok"
 
 
-def test_incremental_sync_asks_from_the_cursor_and_fetches_only_new_details(stack, fake, http, world):
-    start = now_ms() - 10 * DAY
+def test_incremental_sync_asks_from_the_cursor_and_fetches_only_new_details(stack, fake, http, retell_client):
+    start = now_ms() - 10 * DAY_MS
     fake.generate_retell_calls(KEY, ["ag_one"], 30, start, 60_000)
-    assert sync(http, stack, stack.auth(world["user"])).status_code == 200
+    assert sync(http, stack, stack.auth(retell_client["user"])).status_code == 200
     fake.clear_requests()
     fake.generate_retell_calls(KEY, ["ag_two"], 10, start + 31 * 60_000, 60_000)
-    r = sync(http, stack, stack.auth(world["user"]))
+    r = sync(http, stack, stack.auth(retell_client["user"]))
     assert r.status_code == 200
     s = r.json()
     assert s["calls_inserted"] == 10
@@ -81,8 +64,8 @@ def test_incremental_sync_asks_from_the_cursor_and_fetches_only_new_details(stac
     assert len(fake.requests_for("/v2/get-call/")) == 10
 
 
-def test_429_with_retry_after_and_500s_are_survived(stack, fake, http, world):
-    fake.generate_retell_calls(KEY, ["ag_one"], 1200, now_ms() - 5 * DAY, 1000)
+def test_429_with_retry_after_and_500s_are_survived(stack, fake, http, retell_client):
+    fake.generate_retell_calls(KEY, ["ag_one"], 1200, now_ms() - 5 * DAY_MS, 1000)
     fake.add_fault(path_prefix="/v3/list-calls", status=429, retry_after="1", count=1)
     fake.add_fault(path_prefix="/v3/list-calls", status=500, count=1)
     fake.add_fault(path_prefix="/v2/get-call/", status=429, retry_after="0", count=5)
@@ -96,44 +79,17 @@ def test_429_with_retry_after_and_500s_are_survived(stack, fake, http, world):
     assert stack.sql("SELECT retries FROM sync_runs")[0]["retries"] >= 10
 
 
-def test_a_sync_killed_midway_resumes_without_loss_or_duplicates(stack, fake, world):
-    start = now_ms() - 15 * DAY
-    fake.generate_retell_calls(KEY, ["ag_one", "ag_two"], 3500, start, 60_000)
-    # the third page hangs: the process is killed while waiting for it
-    fake.add_fault(path_prefix="/v3/list-calls", count=2, delay=0)
-    fake.add_fault(path_prefix="/v3/list-calls", delay=30)
-    proc = stack.cli("sync-retell-calls", "--user", world["user"])
-    deadline = time.monotonic() + 60
-    while len(fake.requests_for("/v3/list-calls")) < 3 and time.monotonic() < deadline:
-        time.sleep(0.1)
-    time.sleep(0.3)
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
-    assert ncalls(stack) == 2000  # two committed pages, nothing of the third
-    fake.faults.clear()
-    done = stack.cli("sync-retell-calls", "--user", world["user"])
-    out, errs = done.communicate(timeout=300)
-    assert done.returncode == 0, errs
-    summary = json.loads(out)
-    assert summary["failed_users"] == 0
-    rows = stack.sql("SELECT count(*) AS n, count(DISTINCT retell_call_id) AS d,"
-                     " count(*) FILTER (WHERE transcript IS NULL) AS incomplete FROM calls")[0]
-    assert rows == {"n": 3500, "d": 3500, "incomplete": 0}
-    runs = stack.sql("SELECT status, trigger FROM sync_runs ORDER BY id")
-    assert runs[0]["status"] == "running" and runs[1] == {"status": "ok", "trigger": "cli"}
-
-
-def test_two_workers_sync_each_user_once(stack, fake, connect_retell, retell_agent, world):
-    users = [world["user"]]
+def test_two_workers_sync_each_user_once(stack, fake, connect_retell, retell_agent, retell_client):
+    users = [retell_client["user"]]
     for i in range(3):
         u = stack.make_user("client")
         key = f"key_worker_{i}_SENTINEL_00000000"
         connect_retell(u, key)
         fake.add_retell_agent(key, agent_id=f"ag_w{i}")
         retell_agent(f"ag_w{i}", assign_to=u)
-        fake.generate_retell_calls(key, [f"ag_w{i}"], 300, now_ms() - DAY, 1000)
+        fake.generate_retell_calls(key, [f"ag_w{i}"], 300, now_ms() - DAY_MS, 1000)
         users.append(u)
-    fake.generate_retell_calls(KEY, ["ag_one"], 300, now_ms() - DAY, 1000)
+    fake.generate_retell_calls(KEY, ["ag_one"], 300, now_ms() - DAY_MS, 1000)
     fake.add_fault(path_prefix="/v3/list-calls", delay=0.5, count=8)
     procs = [stack.cli("sync-retell-calls", "--all") for _ in range(2)]
     outs = [json.loads(p.communicate(timeout=300)[0]) for p in procs]
@@ -145,13 +101,13 @@ def test_two_workers_sync_each_user_once(stack, fake, connect_retell, retell_age
     assert ncalls(stack) == 1200
 
 
-def test_a_slow_user_is_given_up_and_the_others_synced(stack, fake, connect_retell, retell_agent, world):
+def test_a_slow_user_is_given_up_and_the_others_synced(stack, fake, connect_retell, retell_agent, retell_client):
     other = stack.make_user("client")
     connect_retell(other, "key_second_SENTINEL_0000000000000")
     fake.add_retell_agent("key_second_SENTINEL_0000000000000", agent_id="ag_second")
     retell_agent("ag_second", assign_to=other)
-    fake.generate_retell_calls(KEY, ["ag_one"], 2500, now_ms() - DAY, 10)
-    fake.generate_retell_calls("key_second_SENTINEL_0000000000000", ["ag_second"], 5, now_ms() - DAY, 10)
+    fake.generate_retell_calls(KEY, ["ag_one"], 2500, now_ms() - DAY_MS, 10)
+    fake.generate_retell_calls("key_second_SENTINEL_0000000000000", ["ag_second"], 5, now_ms() - DAY_MS, 10)
     # 2,500 per-call fetches do not fit in a 2 s budget: the first page is kept, then it stops
     fake.add_fault(path_prefix="/v2/get-call/", delay=0.2, count=50)
     proc = stack.cli("sync-retell-calls", "--all", SYNC_USER_BUDGET_S=2)
@@ -159,7 +115,7 @@ def test_a_slow_user_is_given_up_and_the_others_synced(stack, fake, connect_rete
     summary = json.loads(out)
     assert proc.returncode == 1 and summary["failed_users"] == 1 and summary["synced_users"] == 1
     failed = [u for u in summary["users"] if u["status"] == "error"][0]
-    assert failed["user_id"] == world["user"] and failed["pages"] >= 1
+    assert failed["user_id"] == retell_client["user"] and failed["pages"] >= 1
     assert "resumes" in failed["error"]
     assert stack.sql("SELECT count(*) AS n FROM calls WHERE user_id = %s", (other,))[0]["n"] == 5
 
@@ -177,33 +133,33 @@ BILLING = [
 
 
 @pytest.mark.parametrize("direction,call_type,duration_ms,increment,expected", BILLING)
-def test_billing_is_exact(stack, fake, http, world, direction, call_type, duration_ms, increment, expected):
+def test_billing_is_exact(stack, fake, http, retell_client, direction, call_type, duration_ms, increment, expected):
     stack.sql("""INSERT INTO billing_accounts (user_id, inbound_rate_per_minute, outbound_rate_per_minute,
                  web_call_rate_per_minute, billing_increment_seconds) VALUES (%s, 0.10, 0.25, 0.05, %s)""",
-              (world["user"], increment))
+              (retell_client["user"], increment))
     call = fake.make_retell_call("ag_one", call_id="bill", duration_ms=duration_ms, direction=direction,
-                                 call_type=call_type, start_ms=now_ms() - DAY, call_cost={"combined_cost": 999})
+                                 call_type=call_type, start_ms=now_ms() - DAY_MS, call_cost={"combined_cost": 999})
     fake.add_retell_call(KEY, call)
     assert sync(http, stack, stack.service_headers()).status_code == 200
     assert stack.sql("SELECT cost FROM calls")[0]["cost"] == Decimal(expected)
 
 
-def test_a_user_without_billing_account_gets_no_cost_and_a_warning(stack, fake, http, world):
-    fake.add_retell_call(KEY, fake.make_retell_call("ag_one", call_id="nobill", start_ms=now_ms() - DAY))
+def test_a_user_without_billing_account_gets_no_cost_and_a_warning(stack, fake, http, retell_client):
+    fake.add_retell_call(KEY, fake.make_retell_call("ag_one", call_id="nobill", start_ms=now_ms() - DAY_MS))
     r = sync(http, stack, stack.service_headers())
     assert r.status_code == 200 and r.json()["failed_users"] == 0
     assert stack.sql("SELECT cost FROM calls")[0]["cost"] is None
 
 
-def test_who_may_sync_what(stack, fake, http, world):
+def test_who_may_sync_what(stack, fake, http, retell_client):
     admin = stack.make_user("admin")
     other = stack.make_user("client")
     assert sync(http, stack, {}).status_code == 401
-    assert sync(http, stack, stack.auth(world["user"]), {"user_id": other}).status_code == 403
-    r = sync(http, stack, stack.auth(world["user"]))
+    assert sync(http, stack, stack.auth(retell_client["user"]), {"user_id": other}).status_code == 403
+    r = sync(http, stack, stack.auth(retell_client["user"]))
     assert r.status_code == 200 and r.json()["provider"] == "Provider B"
     assert "retell" not in r.text.lower()
-    r = sync(http, stack, stack.auth(admin), {"user_id": world["user"]})
+    r = sync(http, stack, stack.auth(admin), {"user_id": retell_client["user"]})
     assert r.status_code == 200 and r.json()["provider"] == "Retell"
     assert sync(http, stack, stack.auth(admin)).status_code == 400  # an admin names the user
     assert sync(http, stack, stack.auth(admin), {"user_id": other}).status_code == 404  # not connected
@@ -211,28 +167,28 @@ def test_who_may_sync_what(stack, fake, http, world):
     assert triggers == ["manual", "manual"]
 
 
-def test_connection_status_reports_the_last_sync(stack, fake, http, world):
+def test_connection_status_reports_the_last_sync(stack, fake, http, retell_client):
     admin = stack.make_user("admin")
     fake.add_fault(path_prefix="/v3/list-calls", status=500, count=10)
     sync(http, stack, stack.service_headers())
-    s = http.get(stack.url("retell-connection"), params={"user_id": world["user"]},
+    s = http.get(stack.url("retell-connection"), params={"user_id": retell_client["user"]},
                  headers=stack.auth(admin)).json()
     assert s["last_sync_status"] == "error" and "retry" in s["last_error"]
     fake.faults.clear()
     sync(http, stack, stack.service_headers())
-    s = http.get(stack.url("retell-connection"), params={"user_id": world["user"]},
+    s = http.get(stack.url("retell-connection"), params={"user_id": retell_client["user"]},
                  headers=stack.auth(admin)).json()
     assert s["last_sync_status"] == "ok" and s["last_error"] is None and s["last_sync_at"]
 
 
-def test_an_agent_assigned_later_gets_its_older_calls(stack, fake, http, world):
+def test_an_agent_assigned_later_gets_its_older_calls(stack, fake, http, retell_client):
     admin = stack.make_user("admin")
-    start = now_ms() - 30 * DAY
+    start = now_ms() - 30 * DAY_MS
     fake.generate_retell_calls(KEY, ["ag_other"], 20, start, 60_000)          # old, not yet ours
-    fake.generate_retell_calls(KEY, ["ag_one"], 20, now_ms() - DAY, 60_000)  # recent, ours
+    fake.generate_retell_calls(KEY, ["ag_one"], 20, now_ms() - DAY_MS, 60_000)  # recent, ours
     assert sync(http, stack, stack.service_headers()).json()["calls_inserted"] == 20
     other = stack.sql("SELECT id FROM agents WHERE retell_agent_id = 'ag_other'")[0]["id"]
-    r = http.post(stack.url("assign-agents"), json={"user_id": world["user"], "source_platform": "retell",
+    r = http.post(stack.url("assign-agents"), json={"user_id": retell_client["user"], "source_platform": "retell",
                                                    "agent_ids": [other]}, headers=stack.auth(admin))
     assert r.status_code == 200, r.text
     fake.clear_requests()

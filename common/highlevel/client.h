@@ -1,4 +1,4 @@
-/* highlevel_client: the HighLevel (LeadConnector) API v2 over httpc (base URL from config so
+/* highlevel/client: the HighLevel (LeadConnector) API v2 over httpc (base URL from config so
  * tests use a fake): the OAuth token endpoint, Voice AI agents and call logs, and the
  * recording URL. Provider failures map to clear errors: a rejected token 422, an unknown id
  * 404, rate limits and 5xx (after retries) 502 with retry advice, timeouts 504. Messages never
@@ -6,6 +6,7 @@
 #ifndef COMMON_HIGHLEVEL_CLIENT_H
 #define COMMON_HIGHLEVEL_CLIENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -68,6 +69,16 @@ int highlevel_client_list_agents(struct app *app, struct arena *arena, const cha
 				 const char *location_id, int page, struct highlevel_page *out,
 				 struct err *err) MUSTCHECK;
 
+/* A listed agent; strings borrowed from the page's tree. */
+struct highlevel_agent {
+	const char *id;
+	const char *name; /* agentName, NULL when absent or not a string */
+};
+/* The page's agents that have a non-empty string id (other items are skipped), in an
+ * arena-owned array; a name holding a NUL byte: 502 "provider_bad_answer". */
+int highlevel_client_agents(struct arena *arena, const struct highlevel_page *page,
+			    struct highlevel_agent **agents, size_t *n, struct err *err) MUSTCHECK;
+
 /* GET /voice-ai/dashboard/call-logs?locationId=&startDate=&endDate=&page=&pageSize=
  * &sortBy=createdAt&sort=asc: the location's call logs created in [start_ms, end_ms] (epoch
  * milliseconds), oldest first. */
@@ -88,10 +99,12 @@ int highlevel_client_list_call_logs(struct app *app, struct arena *arena, const 
 const char *highlevel_client_recording_url(const struct app *app, struct arena *arena,
 					   const char *message_id, const char *location_id);
 
-/* The request headers every API call sends (Authorization, Version, Accept), NULL-terminated,
- * with room for `extra` more entries the caller fills before the NULL. The Authorization line
- * holds the token: wipe it with secrets_wipe(headers[0]) after the request. Arena-owned. */
-const char **highlevel_client_headers(struct arena *arena, const char *access_token, int extra);
+/* The request headers of an API call, NULL-terminated: Authorization, Version and Accept
+ * (accept: the media types, "application/json" for the API, any for the recording audio). The
+ * Authorization line holds the token: wipe it with secrets_wipe(headers[0]) after the
+ * request. Arena-owned. */
+const char **highlevel_client_headers(struct arena *arena, const char *access_token,
+				      const char *accept);
 
 /* Maps a provider HTTP status of an API call to err (never for the token endpoint). */
 int highlevel_client_status_error(long status, struct err *err);

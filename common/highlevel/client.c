@@ -1,5 +1,5 @@
-/* highlevel_client.c: LeadConnector API calls. */
-#include "common/highlevel_client.h"
+/* highlevel/client.c: LeadConnector API calls. */
+#include "common/highlevel/client.h"
 
 #include <string.h>
 
@@ -40,15 +40,14 @@ const char *highlevel_client_authorize_url(const struct app *app, struct arena *
 			    httpc_escape(arena, HIGHLEVEL_SCOPES), httpc_escape(arena, state));
 }
 
-const char **highlevel_client_headers(struct arena *arena, const char *access_token, int extra) {
-	const char **h = arena_alloc(arena, sizeof(char *) * (size_t)(4 + extra));
+const char **highlevel_client_headers(struct arena *arena, const char *access_token,
+				      const char *accept) {
+	const char **h = arena_alloc(arena, sizeof(char *) * 4);
 
 	h[0] = arena_printf(arena, "Authorization: Bearer %s", access_token);
 	h[1] = "Version: " HIGHLEVEL_API_VERSION;
-	h[2] = "Accept: application/json";
-	for (int i = 0; i <= extra; i++) {
-		h[3 + i] = NULL;
-	}
+	h[2] = arena_printf(arena, "Accept: %s", accept);
+	h[3] = NULL;
 	return h;
 }
 
@@ -203,7 +202,7 @@ void highlevel_page_finish(struct highlevel_page *page) {
 static int get_page(struct app *app, struct arena *arena, const char *access_token, const char *url,
 		    const char *key, int page, int page_size, int64_t deadline_ms,
 		    struct highlevel_page *out, struct err *err) {
-	const char **headers = highlevel_client_headers(arena, access_token, 0);
+	const char **headers = highlevel_client_headers(arena, access_token, "application/json");
 	struct httpc_request req = {"GET", url, headers, NULL, 0, deadline_ms};
 	struct httpc_response resp = {0};
 	struct err inner = {0};
@@ -257,6 +256,34 @@ int highlevel_client_list_agents(struct app *app, struct arena *arena, const cha
 
 	return get_page(app, arena, access_token, url, "agents", page, HIGHLEVEL_PAGE_SIZE, 0, out,
 			err);
+}
+
+int highlevel_client_agents(struct arena *arena, const struct highlevel_page *page,
+			    struct highlevel_agent **agents, size_t *n, struct err *err) {
+	size_t len = json_object_array_length(page->items);
+
+	*agents = arena_alloc(arena, sizeof(**agents) * (len > 0 ? len : 1));
+	*n = 0;
+	for (size_t i = 0; i < len; i++) {
+		struct json_object *item = json_object_array_get_idx(page->items, i);
+		struct json_object *name = NULL;
+		struct highlevel_agent *a = &(*agents)[*n];
+		struct err bad = {0};
+
+		if (!json_object_is_type(item, json_type_object) ||
+		    jsonh_get_string(item, "id", 1, &a->id, &bad) < 0 || a->id[0] == '\0') {
+			continue; // not an agent we can store: skipped
+		}
+		a->name = NULL;
+		if (json_object_object_get_ex(item, "agentName", &name) &&
+		    json_object_is_type(name, json_type_string) &&
+		    jsonh_get_string(item, "agentName", 0, &a->name, &bad) < 0) {
+			return err_set(err, 502, "provider_bad_answer", "provider agent: %s",
+				       bad.msg);
+		}
+		(*n)++;
+	}
+	return 0;
 }
 
 int highlevel_client_list_call_logs(struct app *app, struct arena *arena, const char *access_token,

@@ -1,4 +1,4 @@
-/* highlevel_tokens: a usable access token for a user's HighLevel connection. Tokens expire
+/* highlevel/tokens: a usable access token for a user's HighLevel connection. Tokens expire
  * (about a day) and each refresh token works once, so a refresh happens ahead of expiry inside
  * a transaction holding the api_keys row (SELECT ... FOR UPDATE): the rotated refresh token is
  * stored with the new access token or not at all, and a second process asking at the same time
@@ -10,6 +10,7 @@
 
 struct app;
 struct arena;
+struct highlevel_token;
 struct secrets_use;
 
 /* A token is refreshed when it expires within this many seconds. */
@@ -32,5 +33,9 @@ struct highlevel_conn {
  * for a few minutes is used instead); 503 when the row stayed locked too long. */
 int highlevel_tokens_get(struct app *app, struct arena *arena, const struct secrets_use *use,
 			 struct highlevel_conn *out, struct err *err) MUSTCHECK;
+
+/* Seals and stores the tokens of a new authorization as user_id's active connection. */
+int highlevel_tokens_connect(struct app *app, struct arena *arena, const char *user_id,
+			     const struct highlevel_token *tok, struct err *err) MUSTCHECK;
 
 #endif

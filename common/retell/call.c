@@ -1,5 +1,5 @@
-/* retell_call.c: Retell call JSON -> struct call_record. */
-#include "common/retell_call.h"
+/* retell/call.c: Retell call JSON -> struct retell_call. */
+#include "common/retell/call.h"
 
 #include <string.h>
 #include <time.h>
@@ -45,7 +45,7 @@ static int check_timestamp(const char *key, int64_t ms, struct err *err) {
 	return 0;
 }
 
-static int parse_analysis(struct json_object *call, struct call_record *rec, struct err *err) {
+static int parse_analysis(struct json_object *call, struct retell_call *rec, struct err *err) {
 	struct json_object *a = NULL;
 	struct json_object *custom = NULL;
 
@@ -68,7 +68,7 @@ static int parse_analysis(struct json_object *call, struct call_record *rec, str
 	return 0;
 }
 
-static int parse_strings(struct json_object *call, struct call_record *rec, struct err *err) {
+static int parse_strings(struct json_object *call, struct retell_call *rec, struct err *err) {
 	const char *type = NULL;
 	const char *direction = NULL;
 
@@ -95,7 +95,7 @@ static int parse_strings(struct json_object *call, struct call_record *rec, stru
 	return 0;
 }
 
-static int rank_of(const struct call_record *rec) {
+static int rank_of(const struct retell_call *rec) {
 	if (rec->analysis != NULL) {
 		return CALL_RANK_ANALYZED;
 	}
@@ -106,7 +106,7 @@ static int rank_of(const struct call_record *rec) {
 	return rec->call_status != NULL || rec->end_ms != -1 ? CALL_RANK_ENDED : CALL_RANK_STARTED;
 }
 
-int retell_call_parse(struct json_object *call, struct arena *arena, struct call_record *rec,
+int retell_call_parse(struct json_object *call, struct arena *arena, struct retell_call *rec,
 		      struct err *err) {
 	int failed = 0;
 

@@ -1,16 +1,13 @@
-/* calls_highlevel: a HighLevel Voice AI call log read into a record and upserted into calls
- * (one row per highlevel_call_id), next to calls_upsert_retell; cost comes from the same
- * billing trigger. */
-#ifndef COMMON_CALLS_HIGHLEVEL_H
-#define COMMON_CALLS_HIGHLEVEL_H
+/* highlevel/call: a HighLevel Voice AI call log read into a normalised record (the counterpart
+ * of retell/call); calls_upsert_highlevel (calls.h) stores it. */
+#ifndef COMMON_HIGHLEVEL_CALL_H
+#define COMMON_HIGHLEVEL_CALL_H
 
 #include <stdint.h>
 
-#include "common/calls.h"
 #include "common/err.h"
 
 struct arena;
-struct db;
 struct json_object;
 
 struct highlevel_call {
@@ -31,14 +28,7 @@ struct highlevel_call {
 /* Reads a call log; strings are borrowed from log or arena-owned. A missing id, agentId or
  * createdAt, a createdAt that is not ISO 8601 or outside 2015..now+7 days, wrong types or a
  * negative duration: 400. */
-int calls_highlevel_parse(struct json_object *log, struct arena *arena, struct highlevel_call *out,
-			  struct err *err) MUSTCHECK;
-
-/* Upserts the call for user_id (whose connection listed it) and agent_uuid (our agents.id, may be
- * NULL). One statement, safe under concurrent upserts; a value the log lacks never erases a
- * stored one. */
-int calls_upsert_highlevel(struct db *db, struct arena *arena, const struct highlevel_call *rec,
-			   const char *user_id, const char *agent_uuid, struct calls_result *out,
-			   struct err *err) MUSTCHECK;
+int highlevel_call_parse(struct json_object *log, struct arena *arena, struct highlevel_call *out,
+			 struct err *err) MUSTCHECK;
 
 #endif

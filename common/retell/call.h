@@ -1,4 +1,4 @@
-/* retell_call: a Retell call object (webhook or API) read into a normalised record: seconds
+/* retell/call: a Retell call object (webhook or API) read into a normalised record: seconds
  * from duration_ms, analysis fields pulled out, JSON sub-objects kept as text for jsonb. */
 #ifndef COMMON_RETELL_CALL_H
 #define COMMON_RETELL_CALL_H
@@ -13,7 +13,7 @@ struct json_object;
 /* How complete a record is; a lower rank never overwrites a higher one (see calls_upsert). */
 enum call_rank { CALL_RANK_STARTED = 1, CALL_RANK_ENDED = 2, CALL_RANK_ANALYZED = 3 };
 
-struct call_record {
+struct retell_call {
 	const char *call_id;   /* provider call id, required */
 	const char *agent_id;  /* provider agent id, required */
 	const char *call_type; /* phone_call | web_call | NULL (unknown kinds) */
@@ -40,7 +40,7 @@ struct call_record {
 
 /* Reads call into rec; strings are borrowed from call or arena-owned (valid while both live).
  * Wrong types, missing ids, negative durations or timestamps outside 2015..now+7 days: 400. */
-int retell_call_parse(struct json_object *call, struct arena *arena, struct call_record *rec,
+int retell_call_parse(struct json_object *call, struct arena *arena, struct retell_call *rec,
 		      struct err *err) MUSTCHECK;
 
 /* ceil(ms / 1000), the billing rule's seconds. */

@@ -1,5 +1,5 @@
-/* highlevel_sync.c: HighLevel call sync for one user. */
-#include "common/highlevel_sync.h"
+/* highlevel/sync.c: HighLevel call sync for one user. */
+#include "common/highlevel/sync.h"
 
 #include <string.h>
 #include <time.h>
@@ -8,10 +8,11 @@
 
 #include "common/app.h"
 #include "common/arena.h"
-#include "common/calls_highlevel.h"
+#include "common/calls.h"
 #include "common/db.h"
-#include "common/highlevel_client.h"
-#include "common/highlevel_tokens.h"
+#include "common/highlevel/call.h"
+#include "common/highlevel/client.h"
+#include "common/highlevel/tokens.h"
 #include "common/httpc.h"
 #include "common/log.h"
 #include "common/secrets.h"
@@ -27,30 +28,32 @@ struct progress {
 };
 
 // Upserts a page's logs of assigned agents in one transaction and commits it with the cursor.
-static int store_page(struct app *app, struct sync_run *run, const struct sync_agents *agents,
-		      struct json_object *items, struct progress *pr, struct err *err) {
+static int store_page(struct app *app, struct sync_run *run, struct json_object *items,
+		      struct progress *pr, struct err *err) {
 	if (db_begin(app->db, err) < 0) {
 		return -1;
 	}
 	for (size_t i = 0; i < json_object_array_length(items); i++) {
 		struct highlevel_call rec;
 		struct calls_result result;
+		struct err why = {0};
 		const char *uuid;
 
-		if (calls_highlevel_parse(json_object_array_get_idx(items, i), run->arena, &rec,
-					  err) < 0) {
-			return -1; // sync.c reports it as the provider's fault (502), never skipped
+		// a call log we cannot read or store fails the run (502), never skipped
+		if (highlevel_call_parse(json_object_array_get_idx(items, i), run->arena, &rec,
+					 &why) < 0) {
+			return sync_call_failed(err, &why);
 		}
 		pr->ordered &= rec.start_ms >= pr->last_ms;
 		pr->last_ms = rec.start_ms;
 		pr->max_ms = rec.start_ms > pr->max_ms ? rec.start_ms : pr->max_ms;
-		uuid = sync_agent_uuid(agents, rec.agent_id);
+		uuid = agents_assigned_uuid(&run->agents, rec.agent_id);
 		if (uuid == NULL) {
 			continue; // an agent not assigned to this user: not theirs to see
 		}
 		if (calls_upsert_highlevel(app->db, run->arena, &rec, run->user_id, uuid, &result,
-					   err) < 0) {
-			return -1;
+					   &why) < 0) {
+			return sync_call_failed(err, &why);
 		}
 		run->calls_seen++;
 		run->calls_inserted += result.inserted;
@@ -66,9 +69,9 @@ static int store_page(struct app *app, struct sync_run *run, const struct sync_a
 }
 
 // One page; a token that stopped working mid-run (it expired) is fetched anew once.
-static int list_page(struct app *app, struct sync_run *run, struct arena *keep,
-		     struct highlevel_conn *conn, const struct highlevel_call_filter *filter,
-		     struct highlevel_page *page, int *renewed, struct err *err) {
+static int list_page(struct app *app, struct sync_run *run, struct highlevel_conn *conn,
+		     const struct highlevel_call_filter *filter, struct highlevel_page *page,
+		     int *renewed, struct err *err) {
 	struct secrets_use use = {run->user_id,	 "highlevel",  run->actor_kind,
 				  run->actor_id, "sync calls", run->request_id};
 	struct err first = {0};
@@ -83,15 +86,14 @@ static int list_page(struct app *app, struct sync_run *run, struct arena *keep,
 	}
 	*renewed = 1;
 	secrets_wipe(conn->access_token);
-	if (highlevel_tokens_get(app, keep, &use, conn, err) < 0) {
+	if (highlevel_tokens_get(app, run->run_arena, &use, conn, err) < 0) {
 		return -1;
 	}
 	return highlevel_client_list_call_logs(app, run->arena, conn->access_token, filter, page,
 					       err);
 }
 
-static int sync_pages(struct app *app, struct sync_run *run, struct arena *keep,
-		      struct highlevel_conn *conn, const struct sync_agents *agents,
+static int sync_pages(struct app *app, struct sync_run *run, struct highlevel_conn *conn,
 		      struct err *err) {
 	struct highlevel_call_filter filter = {
 		.location_id = conn->location_id,
@@ -112,15 +114,12 @@ static int sync_pages(struct app *app, struct sync_run *run, struct arena *keep,
 		struct highlevel_page page;
 		int stored;
 
-		if (httpc_now_ms() > run->deadline_ms) {
-			return err_set(err, 504, "sync_budget_exhausted",
-				       "time budget used up; the next sync resumes from the last page stored");
-		}
-		if (list_page(app, run, keep, conn, &filter, &page, &renewed, err) < 0) {
+		if (sync_check_deadline(run, err) < 0 ||
+		    list_page(app, run, conn, &filter, &page, &renewed, err) < 0) {
 			return -1;
 		}
 		run->retries += page.retries;
-		stored = store_page(app, run, agents, page.items, &pr, err) == 0;
+		stored = store_page(app, run, page.items, &pr, err) == 0;
 		more = page.more;
 		highlevel_page_finish(&page);
 		if (!stored) {
@@ -143,33 +142,24 @@ static int sync_user(struct app *app, struct sync_run *run, struct err *err) {
 	struct secrets_use use = {run->user_id,	 "highlevel",  run->actor_kind,
 				  run->actor_id, "sync calls", run->request_id};
 	struct highlevel_conn conn = {0};
-	struct sync_agents agents;
-	struct arena *keep = run->arena;
-	int rc;
+	int rc = -1;
 
-	// agents and token live in the run's arena; pages get their own, reset per page
-	if (sync_load_agents(app, run, &agents, err) < 0) {
-		return -1;
-	}
-	if (agents.count == 0) {
-		return 0; // nothing assigned: no call of this location is ours to show
-	}
-	if (highlevel_tokens_get(app, keep, &use, &conn, err) < 0) {
+	if (highlevel_tokens_get(app, run->run_arena, &use, &conn, err) < 0) {
 		return -1;
 	}
 	if (conn.location_id == NULL) {
-		secrets_wipe(conn.access_token);
-		return err_set(err, 409, "no_location", "the connection has no location");
+		// the provider granted a token without a location: its fault, like bad data
+		err_set(err, 502, "no_location", "the connection has no location");
+	} else {
+		rc = sync_pages(app, run, &conn, err);
 	}
-	run->arena = arena_create();
-	rc = sync_pages(app, run, keep, &conn, &agents, err);
-	arena_destroy(run->arena);
-	run->arena = keep;
 	secrets_wipe(conn.access_token);
 	return rc;
 }
 
 const struct sync_provider highlevel_sync_provider = {
 	.name = "highlevel",
+	.lock_class = 727102,
+	.agent_column = AGENTS_HIGHLEVEL_ID,
 	.sync_user = sync_user,
 };
