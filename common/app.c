@@ -2,6 +2,7 @@
 #include "common/app.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -11,10 +12,12 @@
 #include "common/jwt.h"
 #include "common/log.h"
 
-// Provider traffic of this worker, next to the request counters on the metrics page.
+// Provider traffic of this worker (all its threads), next to the request counters.
 static void render_provider_metrics(struct buf *out, const char *function, void *ctx) {
-	const struct httpc_counters *c = httpc_counters(ctx);
+	const struct httpc_counters totals = httpc_counters();
+	const struct httpc_counters *c = &totals;
 
+	(void)ctx;
 	(void)!buf_printf(out,
 			  "# TYPE callbridge_provider_requests_total counter\n"
 			  "callbridge_provider_requests_total{function=\"%s\"} %ld\n"
@@ -23,6 +26,17 @@ static void render_provider_metrics(struct buf *out, const char *function, void 
 			  "# TYPE callbridge_provider_failures_total counter\n"
 			  "callbridge_provider_failures_total{function=\"%s\"} %ld\n",
 			  function, c->requests, function, c->retries, function, c->failures);
+}
+
+static struct httpc_options httpc_options_of(const struct config *cfg) {
+	return (struct httpc_options){
+		.timeout_ms = cfg->http_timeout_ms,
+		.connect_timeout_ms = cfg->http_connect_timeout_ms,
+		.max_response_bytes = (size_t)cfg->http_max_response_bytes,
+		.max_retries = (int)cfg->http_max_retries,
+		.backoff_base_ms = cfg->http_backoff_base_ms,
+		.backoff_max_ms = cfg->http_backoff_max_ms,
+	};
 }
 
 static int app_init(struct app *app, const char *name, struct err *err) {
@@ -45,14 +59,9 @@ static int app_init(struct app *app, const char *name, struct err *err) {
 	if (app->jwt == NULL) {
 		return -1;
 	}
-	opts.timeout_ms = app->cfg.http_timeout_ms;
-	opts.connect_timeout_ms = app->cfg.http_connect_timeout_ms;
-	opts.max_response_bytes = (size_t)app->cfg.http_max_response_bytes;
-	opts.max_retries = (int)app->cfg.http_max_retries;
-	opts.backoff_base_ms = app->cfg.http_backoff_base_ms;
-	opts.backoff_max_ms = app->cfg.http_backoff_max_ms;
+	opts = httpc_options_of(&app->cfg);
 	app->httpc = httpc_create(&opts);
-	http_metrics_set_extra(render_provider_metrics, app->httpc);
+	http_metrics_set_extra(render_provider_metrics, NULL);
 	app->db = db_create(app->cfg.database_url);
 	return 0;
 }
@@ -64,14 +73,42 @@ static void app_finish(struct app *app) {
 	crypto_keyring_finish(&app->keyring);
 }
 
+// A serving thread's app: config, JWT keys and keyring are the process's (read-only once
+// started); the database connection and the HTTP client are the thread's own.
+static void *app_thread_begin(void *ctx) {
+	const struct app *process = ctx;
+	struct app *app = malloc(sizeof(*app));
+	struct httpc_options opts = httpc_options_of(&process->cfg);
+
+	if (app == NULL) {
+		abort();
+	}
+	*app = *process;
+	app->db = db_create(process->cfg.database_url);
+	app->httpc = httpc_create(&opts);
+	return app;
+}
+
+static void app_thread_end(void *ctx) {
+	struct app *app = ctx;
+
+	db_destroy(app->db);
+	httpc_destroy(app->httpc);
+	free(app);
+}
+
 static int serve(struct app *app, const struct app_function *fn, const char *socket_path) {
 	struct err err = {0};
 	struct http_server srv = {
 		.function = fn->name,
 		.max_body = fn->max_body != 0 ? fn->max_body : (size_t)app->cfg.max_body_bytes,
+		.query_params = fn->query_params,
 		.cors_origin = app->cfg.cors_allow_origin,
 		.handler = fn->handler,
 		.ctx = app,
+		.threads = (int)app->cfg.threads,
+		.thread_begin = app_thread_begin,
+		.thread_end = app_thread_end,
 	};
 
 	srv.listen_fd = http_listen_fd(socket_path, &err);
@@ -79,7 +116,8 @@ static int serve(struct app *app, const struct app_function *fn, const char *soc
 		log_error("%s", err.msg);
 		return 1;
 	}
-	log_info("serving pid=%ld max_body=%zu", (long)getpid(), srv.max_body);
+	log_info("serving pid=%ld threads=%d max_body=%zu", (long)getpid(), srv.threads,
+		 srv.max_body);
 	return http_serve(&srv);
 }
 

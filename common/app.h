@@ -1,5 +1,7 @@
 /* app: a function's process: config -> log -> db / http client / keys -> serve -> teardown
- * (lwan's lwan_main). Handlers receive the struct app as their context. */
+ * (lwan's lwan_main). Handlers receive the struct app as their context: when serving, each of
+ * the THREADS serving threads has its own copy, whose db and httpc are that thread's alone
+ * (cfg, jwt and keyring are shared and read-only). */
 #ifndef COMMON_APP_H
 #define COMMON_APP_H
 
@@ -24,6 +26,9 @@ struct app_function {
 	const char *name; /* the /functions/v1/<name> this executable serves */
 	http_handler_fn handler;
 	size_t max_body; /* 0: MAX_BODY_BYTES from the config */
+	/* The query parameters it takes, NULL-terminated; NULL: none (http_server's query_params).
+	 */
+	const char *const *query_params;
 	/* Optional command-line mode (e.g. `sync-retell-calls --all`): called instead of
 	 * serving when argv holds arguments other than --socket; returns the exit status. */
 	int (*cli)(struct app *app, int argc, char **argv);

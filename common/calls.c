@@ -26,7 +26,7 @@ const char calls_upsert_retell_sql[] =
 	" VALUES ($1, 'retell', $2::uuid, $3::uuid, $4, $5, $6, $7,"
 	" timestamptz 'epoch' + $8::bigint * interval '1 millisecond',"
 	" timestamptz 'epoch' + $9::bigint * interval '1 millisecond',"
-	" $10::int, $11, $12, $13, $14::jsonb, $15, $16, $17::jsonb, $18::jsonb, $19, $20,"
+	" $10::int, $11, $12, $13, $14::json, $15, $16, $17::jsonb, $18::jsonb, $19, $20,"
 	" $21::boolean, $22::boolean, $23::int, $24::smallint)"
 	" ON CONFLICT (retell_call_id) DO UPDATE SET "
 	PICK(user_id) ", " PICK(agent_id) ", " PICK(provider_agent_id) ", " PICK(call_type) ", "
@@ -144,7 +144,7 @@ int calls_upsert_highlevel(struct db *db, struct arena *arena, const struct high
 		rec->from_number,
 		// Voice AI answers phone calls; a trial is the builder's test call in the browser
 		rec->trial ? "web_call" : "phone_call",
-		rec->trial ? NULL : "inbound",
+		NULL, // a call log carries no direction: unknown stays unknown (billed as inbound)
 		rec->started_at,
 		rec->duration_s < 0 ? NULL
 				    : arena_printf(arena, "%lld", (long long)rec->duration_s),

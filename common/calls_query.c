@@ -11,15 +11,24 @@
 
 #include <json-c/json_object.h>
 
+#include "common/app.h"
 #include "common/arena.h"
 #include "common/auth.h"
 #include "common/crypto.h"
+#include "common/db.h"
 #include "common/http.h"
 #include "common/isotime.h"
 #include "common/jsonh.h"
 #include "common/whitelabel.h"
 
 #define BAD "bad_parameter"
+
+// clang-format off
+#define FILTER_PARAMS "user_id", "source_platform", "provider", "agent_id", "from", "to", \
+	"status", "direction", "call_type", "q"
+// clang-format on
+const char *const calls_query_list_params[] = {FILTER_PARAMS, "limit", "cursor", NULL};
+const char *const calls_query_stats_params[] = {FILTER_PARAMS, "tz", NULL};
 
 // ---------------------------------------------------------------------------------------------
 // parameters
@@ -88,6 +97,27 @@ static int param_platform(struct http_request *req, const char **out) {
 	return 0;
 }
 
+// provider: the name the caller is shown (a client's label, an admin's provider name), the
+// dashboard's filter dropdown; it narrows source_platform, never widens it.
+static int param_provider(struct http_request *req, const struct config *cfg, int is_admin,
+			  const char **platform) {
+	const char *v = http_query(req, "provider");
+	const char *named;
+
+	if (v == NULL || v[0] == '\0') {
+		return 0;
+	}
+	named = whitelabel_platform_named(cfg, is_admin, v);
+	if (named == NULL) {
+		return err_set(&req->err, 400, BAD, "unknown provider");
+	}
+	if (*platform != NULL && strcmp(*platform, named) != 0) {
+		return err_set(&req->err, 400, BAD, "provider and source_platform disagree");
+	}
+	*platform = named;
+	return 0;
+}
+
 static int param_status(struct http_request *req, const char **out) {
 	const char *v = http_query(req, "status");
 	size_t len;
@@ -130,6 +160,21 @@ static int param_search(struct http_request *req, const char **out) {
 	pat[o++] = '%';
 	pat[o] = '\0';
 	*out = pat;
+	return 0;
+}
+
+static int param_tz(struct http_request *req, const char **out) {
+	const char *v = http_query(req, "tz");
+
+	*out = "UTC";
+	if (v == NULL || v[0] == '\0') {
+		return 0;
+	}
+	if (!isotime_zone_is_valid(v)) {
+		return err_set(&req->err, 400, BAD,
+			       "tz must be an IANA time zone name (e.g. Europe/Berlin)");
+	}
+	*out = v;
 	return 0;
 }
 
@@ -207,11 +252,13 @@ static int parse_scope(struct http_request *req, const struct auth_caller *calle
 	return 0;
 }
 
-static int parse_filters(struct http_request *req, struct calls_query *q) {
+static int parse_filters(struct http_request *req, const struct config *cfg,
+			 struct calls_query *q) {
 	int64_t from_us = 0;
 	int64_t to_us = 0;
 
 	if (param_platform(req, &q->source_platform) < 0 ||
+	    param_provider(req, cfg, q->is_admin, &q->source_platform) < 0 ||
 	    param_uuid(req, "agent_id", &q->agent_id) < 0 ||
 	    param_timestamp(req, "from", &q->from, &from_us) < 0 ||
 	    param_timestamp(req, "to", &q->to, &to_us) < 0 || param_status(req, &q->status) < 0 ||
@@ -227,13 +274,17 @@ static int parse_filters(struct http_request *req, struct calls_query *q) {
 }
 
 int calls_query_parse(struct http_request *req, const struct auth_caller *caller,
-		      enum calls_query_kind kind, struct calls_query *out) {
+		      const struct config *cfg, enum calls_query_kind kind,
+		      struct calls_query *out) {
 	memset(out, 0, sizeof(*out));
-	if (parse_scope(req, caller, out) < 0 || parse_filters(req, out) < 0) {
+	if (parse_scope(req, caller, out) < 0 || parse_filters(req, cfg, out) < 0) {
 		return -1;
 	}
 	if (kind == CALLS_QUERY_LIST &&
 	    (param_limit(req, &out->limit) < 0 || param_cursor(req, out) < 0)) {
+		return -1;
+	}
+	if (kind == CALLS_QUERY_STATS && param_tz(req, &out->tz) < 0) {
 		return -1;
 	}
 	return 0;
@@ -246,7 +297,7 @@ int calls_query_from_request(struct app *app, struct http_request *req, enum cal
 	if (auth_caller(app, req, &caller) < 0) {
 		return -1;
 	}
-	return calls_query_parse(req, &caller, kind, out);
+	return calls_query_parse(req, &caller, &app->cfg, kind, out);
 }
 
 char *calls_query_cursor(struct arena *arena, const char *started_at, const char *id) {
@@ -343,6 +394,87 @@ static void add_keyset(struct sqlb *b, const struct calls_query *q) {
 
 #define ORDER_NEWEST " ORDER BY c.started_at DESC, c.id DESC"
 
+// clang-format off
+#define CALL_COLUMNS LIST_COLUMNS \
+	", c.transcript, c.transcript_object::text AS transcript_object," \
+	" c.call_analysis::text AS analysis, c.latency::text AS latency, c.disconnection_reason," \
+	" c.in_voicemail, coalesce(c.retell_call_id, c.highlevel_call_id) AS provider_call_id," \
+	" (c.recording_url IS NOT NULL OR c.retell_call_id IS NOT NULL" \
+	" OR c.highlevel_message_id IS NOT NULL) AS has_recording"
+// clang-format on
+
+void calls_query_call_sql(const char *call_id, const char *scope_user, struct arena *arena,
+			  struct calls_sql *out) {
+	struct sqlb b;
+	const char *id;
+
+	sqlb_init(&b, arena, out);
+	id = sqlb_param(&b, call_id);
+	sqlb_add(&b,
+		 arena_printf(arena,
+			      CALL_COLUMNS " FROM calls c LEFT JOIN agents a ON a.id = c.agent_id"
+					   " WHERE c.id = %s::uuid",
+			      id));
+	if (scope_user != NULL) {
+		// who may see a call is whom its agent is assigned to, as in the list
+		const char *user = sqlb_param(&b, scope_user);
+		sqlb_add(&b,
+			 arena_printf(arena,
+				      " AND EXISTS (SELECT 1 FROM user_agents ua"
+				      " WHERE ua.agent_id = c.agent_id AND ua.user_id = %s::uuid)",
+				      user));
+	}
+	out->text = b.text;
+}
+
+static void add_int_or_null(struct json_object *obj, const char *key, const char *text) {
+	if (text == NULL) {
+		json_object_object_add(obj, key, NULL);
+		return;
+	}
+	jsonh_add_int64(obj, key, strtoll(text, NULL, 10));
+}
+
+static void add_bool_or_null(struct json_object *obj, const char *key, const char *text) {
+	if (text == NULL) {
+		json_object_object_add(obj, key, NULL);
+		return;
+	}
+	jsonh_add_bool(obj, key, text[0] == 't');
+}
+
+struct json_object *calls_query_row_json(const struct config *cfg, int is_admin,
+					 const struct db_rows *rows, int r) {
+	// cost stays numeric text: money never goes through a double
+	static const char *const text_columns[] = {
+		"started_at",  "ended_at",  "cost",    "direction",   "call_type",
+		"call_status", "sentiment", "summary", "from_number", "to_number",
+	};
+	struct json_object *call = json_object_new_object();
+	const char *agent_id = db_get(rows, r, "agent_id");
+	const char *platform = db_get(rows, r, "source_platform");
+
+	jsonh_add_string(call, "id", db_get(rows, r, "id"));
+	for (size_t i = 0; i < sizeof(text_columns) / sizeof(text_columns[0]); i++) {
+		jsonh_add_string(call, text_columns[i], db_get(rows, r, text_columns[i]));
+	}
+	add_int_or_null(call, "duration_seconds", db_get(rows, r, "duration_seconds"));
+	add_bool_or_null(call, "call_successful", db_get(rows, r, "call_successful"));
+	if (agent_id != NULL) {
+		struct json_object *agent = json_object_new_object();
+		jsonh_add_string(agent, "id", agent_id);
+		jsonh_add_string(agent, "name", db_get(rows, r, "agent_name"));
+		json_object_object_add(call, "agent", agent);
+	} else {
+		json_object_object_add(call, "agent", NULL);
+	}
+	jsonh_add_string(call, "provider", whitelabel_provider_name(cfg, is_admin, platform));
+	if (is_admin) {
+		jsonh_add_string(call, "source_platform", platform);
+	}
+	return call;
+}
+
 void calls_query_list_sql(const struct calls_query *q, struct arena *arena, struct calls_sql *out) {
 	struct sqlb b;
 	const char *user;
@@ -383,7 +515,7 @@ void calls_query_list_sql(const struct calls_query *q, struct arena *arena, stru
 	out->text = b.text;
 }
 
-// Two steps: the calls are aggregated once per (platform, UTC day), a plain GROUP BY that
+// Two steps: the calls are aggregated once per (platform, day in q->tz), a plain GROUP BY that
 // PostgreSQL can hash in parallel; the totals, platforms and days are then sums of those few
 // hundred rows (GROUPING SETS directly over the calls would aggregate every call three times).
 // Averages are sums over counts so they stay exact across the two steps.
@@ -392,8 +524,10 @@ void calls_query_list_sql(const struct calls_query *q, struct arena *arena, stru
 void calls_query_stats_sql(const struct calls_query *q, struct arena *arena,
 			   struct calls_sql *out) {
 	struct sqlb b;
+	const char *tz;
 
 	sqlb_init(&b, arena, out);
+	tz = sqlb_param(&b, q->tz != NULL ? q->tz : "UTC");
 	sqlb_add(&b,
 		 "SELECT CASE GROUPING(g.platform, g.day) WHEN 3 THEN 'total'"
 		 " WHEN 1 THEN 'platform' ELSE 'day' END AS grouping,"
@@ -407,17 +541,19 @@ void calls_query_stats_sql(const struct calls_query *q, struct arena *arena,
 		 " coalesce(sum(g.positive), 0) AS positive,"
 		 " coalesce(sum(g.negative), 0) AS negative,"
 		 " coalesce(sum(g.neutral), 0) AS neutral, coalesce(sum(g.unknown), 0) AS unknown"
-		 " FROM (SELECT c.source_platform AS platform,"
-		 " (c.started_at AT TIME ZONE 'UTC')::date AS day, count(*) AS calls,"
-		 " sum(c.duration_seconds) AS seconds, count(c.duration_seconds) AS timed,"
-		 " sum(c.cost) AS cost, count(c.call_successful) AS judged,"
-		 " count(*) FILTER (WHERE c.call_successful) AS successful,"
-		 " count(*) FILTER (WHERE " SENTIMENT " = 'positive') AS positive,"
-		 " count(*) FILTER (WHERE " SENTIMENT " = 'negative') AS negative,"
-		 " count(*) FILTER (WHERE " SENTIMENT " = 'neutral') AS neutral,"
-		 " count(*) FILTER (WHERE c.sentiment IS NULL"
-		 " OR " SENTIMENT " NOT IN ('positive', 'negative', 'neutral')) AS unknown"
-		 " FROM calls c");
+		 " FROM (SELECT c.source_platform AS platform,");
+	sqlb_add(&b,
+		 arena_printf(arena, " (c.started_at AT TIME ZONE %s::text)::date AS day,", tz));
+	sqlb_add(&b, " count(*) AS calls,"
+		     " sum(c.duration_seconds) AS seconds, count(c.duration_seconds) AS timed,"
+		     " sum(c.cost) AS cost, count(c.call_successful) AS judged,"
+		     " count(*) FILTER (WHERE c.call_successful) AS successful,"
+		     " count(*) FILTER (WHERE " SENTIMENT " = 'positive') AS positive,"
+		     " count(*) FILTER (WHERE " SENTIMENT " = 'negative') AS negative,"
+		     " count(*) FILTER (WHERE " SENTIMENT " = 'neutral') AS neutral,"
+		     " count(*) FILTER (WHERE c.sentiment IS NULL"
+		     " OR " SENTIMENT " NOT IN ('positive', 'negative', 'neutral')) AS unknown"
+		     " FROM calls c");
 	if (q->scope_user != NULL) {
 		sqlb_add(&b, arena_printf(arena,
 					  " JOIN user_agents ua ON ua.agent_id = c.agent_id"
@@ -429,6 +565,23 @@ void calls_query_stats_sql(const struct calls_query *q, struct arena *arena,
 	sqlb_add(&b, " GROUP BY 1, 2) g GROUP BY GROUPING SETS ((), (g.platform), (g.day))"
 		     " ORDER BY GROUPING(g.platform, g.day) DESC, g.platform, g.day");
 	out->text = b.text;
+}
+
+struct json_object *calls_query_detail_json(const struct config *cfg, int is_admin,
+					    const struct db_rows *rows, int r) {
+	struct json_object *call = calls_query_row_json(cfg, is_admin, rows, r);
+
+	jsonh_add_string(call, "transcript", db_get(rows, r, "transcript"));
+	jsonh_add_raw(call, "word_timings", db_get(rows, r, "transcript_object"));
+	jsonh_add_raw(call, "analysis", db_get(rows, r, "analysis"));
+	jsonh_add_raw(call, "latency", db_get(rows, r, "latency"));
+	jsonh_add_string(call, "disconnection_reason", db_get(rows, r, "disconnection_reason"));
+	add_bool_or_null(call, "in_voicemail", db_get(rows, r, "in_voicemail"));
+	add_bool_or_null(call, "has_recording", db_get(rows, r, "has_recording"));
+	if (is_admin) {
+		jsonh_add_string(call, "provider_call_id", db_get(rows, r, "provider_call_id"));
+	}
+	return call;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -450,7 +603,8 @@ static int caller_from_args(int argc, char **argv, struct auth_caller *caller) {
 	return 0;
 }
 
-int calls_query_print_sql(int argc, char **argv, enum calls_query_kind kind) {
+int calls_query_print_sql(const struct config *cfg, int argc, char **argv,
+			  enum calls_query_kind kind) {
 	struct arena *arena = arena_create();
 	struct http_request req = {.arena = arena};
 	struct auth_caller caller;
@@ -468,7 +622,7 @@ int calls_query_print_sql(int argc, char **argv, enum calls_query_kind kind) {
 		goto done;
 	}
 	req.query = argv[2];
-	if (calls_query_parse(&req, &caller, kind, &q) < 0) {
+	if (calls_query_parse(&req, &caller, cfg, kind, &q) < 0) {
 		fprintf(stderr, "%s: %d %s: %s\n", argv[0], req.err.status, req.err.code,
 			req.err.msg);
 		rc = 1;

@@ -39,6 +39,7 @@ static const struct config_param params[] = {
 	STR("HIGHLEVEL_CLIENT_ID", 0, NULL, highlevel_client_id),
 	SECRET("HIGHLEVEL_CLIENT_SECRET", 0, highlevel_client_secret),
 	STR("HIGHLEVEL_REDIRECT_URI", 0, NULL, highlevel_redirect_uri),
+	STR("OAUTH_RETURN_URL", 0, NULL, oauth_return_url),
 	STR("RECORDING_HOSTS", 0, "*.retellai.com,*.amazonaws.com,*.cloudfront.net",
 	    recording_hosts),
 	STR("CORS_ALLOW_ORIGIN", 0, "*", cors_allow_origin),
@@ -46,6 +47,7 @@ static const struct config_param params[] = {
 	STR("PROVIDER_LABEL_RETELL", 0, "Provider B", label_retell),
 	STR("LOG_LEVEL", 0, "info", log_level),
 	LONG("MAX_BODY_BYTES", "1048576", max_body_bytes, 1024, 64L << 20),
+	LONG("THREADS", "4", threads, 1, 256),
 	LONG("HTTP_TIMEOUT_MS", "10000", http_timeout_ms, 100, 600000),
 	LONG("HTTP_CONNECT_TIMEOUT_MS", "3000", http_connect_timeout_ms, 50, 60000),
 	LONG("HTTP_MAX_RESPONSE_BYTES", "33554432", http_max_response_bytes, 1024, 1L << 30),
@@ -56,6 +58,25 @@ static const struct config_param params[] = {
 	LONG("SYNC_USER_BUDGET_S", "600", sync_user_budget_s, 1, 86400),
 	LONG("SYNC_DETAIL_CONCURRENCY", "8", sync_detail_concurrency, 1, 64),
 };
+
+// The dashboard page the OAuth redirect sends the browser to: an origin and a path of ours,
+// from config only (the redirect never takes a URL from the request: no open redirect), with
+// nothing after the path, since the outcome is appended as the query.
+static int is_return_url(const char *url) {
+	const char *host = strncmp(url, "https://", 8) == 0  ? url + 8
+			   : strncmp(url, "http://", 7) == 0 ? url + 7
+							     : NULL;
+	size_t host_len;
+
+	if (host == NULL) {
+		return 0;
+	}
+	host_len = strcspn(host, "/");
+	return host_len > 0 && strcspn(host, "?#@ \t\r\n\\") == strlen(host) &&
+	       strspn(host,
+		      "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-:[]") >=
+		       host_len;
+}
 
 static void append_problem(char *msg, size_t size, const char *name, const char *what) {
 	size_t used = strlen(msg);
@@ -162,6 +183,10 @@ int config_load(struct config *cfg, struct err *err) {
 			continue;
 		}
 		memcpy(field, &n, sizeof(n));
+	}
+	if (cfg->oauth_return_url != NULL && !is_return_url(cfg->oauth_return_url)) {
+		append_problem(problems, sizeof(problems), "OAUTH_RETURN_URL",
+			       "must be http(s)://host[:port][/path], no query, fragment or user");
 	}
 	if (cfg->jwt_secret == NULL && cfg->jwt_jwks_file == NULL) {
 		append_problem(problems, sizeof(problems), "JWT_SECRET",

@@ -18,12 +18,14 @@ struct config {
 	const char *highlevel_client_id;
 	const char *highlevel_client_secret;
 	const char *highlevel_redirect_uri;
+	const char *oauth_return_url; /* the dashboard page the OAuth redirect ends on, or NULL */
 	const char *recording_hosts;
 	const char *cors_allow_origin;
 	const char *label_highlevel;
 	const char *label_retell;
 	const char *log_level;
 	long max_body_bytes;
+	long threads; /* requests one process serves at once, each with its own db connection */
 	long http_timeout_ms;
 	long http_connect_timeout_ms;
 	long http_max_response_bytes;

@@ -222,3 +222,46 @@ int connections_highlevel_rejected(struct db *db, struct arena *arena, const cha
 		       " WHERE user_id = $1::uuid AND service = 'highlevel'",
 		       2, params, NULL, err);
 }
+
+#define ISO_UTC_S(col) "to_char(" col " AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+int connections_status(struct db *db, struct arena *arena, const char *user_id,
+		       struct db_rows *rows, struct err *err) {
+	const char *params[] = {user_id};
+
+	return db_exec(db, arena, "connections_status",
+		       "SELECT p.service, k.is_active, k.status, k.key_hint, k.location_id,"
+		       " " ISO_UTC_S(
+			       "k.token_expires_at") " AS token_expires_at,"
+						     " " ISO_UTC_S(
+							     "k.updated_at") " AS since,"
+									     " " ISO_UTC_S(
+										     "s.last_sync_at") " AS last_sync_at, s.last_status AS last_sync_status,"
+												       " coalesce(k.last_error, s.last_error) AS last_error,"
+												       " coalesce((SELECT json_agg(json_build_object('id', a.id, 'name', a.name)"
+												       " ORDER BY a.name, a.id) FROM user_agents ua JOIN agents a ON a.id = ua.agent_id"
+												       " WHERE ua.user_id = $1::uuid AND a.source_platform = p.service), '[]')::text AS agents"
+												       " FROM (VALUES ('highlevel'), ('retell')) p (service)"
+												       " LEFT JOIN api_keys k ON k.user_id = $1::uuid AND k.service = p.service"
+												       " LEFT JOIN sync_state s ON s.user_id = $1::uuid AND s.provider = p.service"
+												       " ORDER BY p.service",
+		       1, params, rows, err);
+}
+
+int connections_highlevel_disconnect(struct db *db, struct arena *arena, const char *user_id,
+				     int *removed, struct err *err) {
+	const char *params[] = {user_id};
+	struct db_rows rows;
+
+	*removed = 0;
+	if (db_exec(db, arena, "connections_highlevel_disconnect",
+		    "UPDATE api_keys SET is_active = false, status = 'disconnected', last_error = NULL,"
+		    " access_token = NULL, refresh_token = NULL, token_expires_at = NULL,"
+		    " updated_at = now()"
+		    " WHERE user_id = $1::uuid AND service = 'highlevel' AND is_active RETURNING 1",
+		    1, params, &rows, err) < 0) {
+		return -1;
+	}
+	*removed = rows.nrows > 0;
+	return 0;
+}

@@ -54,6 +54,19 @@ int connections_retell_signers(struct db *db, struct arena *arena, const char *a
 			       const char *user_id, struct db_rows *rows,
 			       struct err *err) MUSTCHECK;
 
+/* Both providers' connection status of user_id, one row each (highlevel, then retell), whether
+ * or not the user ever connected: service, is_active (t/f, NULL: never), status, key_hint,
+ * location_id, token_expires_at, since, last_sync_at (ISO 8601 UTC), last_sync_status,
+ * last_error (the connection's, else the last sync's), agents (JSON array of the assigned
+ * agents of that provider, {id, name} by name). */
+int connections_status(struct db *db, struct arena *arena, const char *user_id,
+		       struct db_rows *rows, struct err *err) MUSTCHECK;
+
+/* HighLevel: deactivates the connection and erases its tokens (status 'disconnected').
+ * *removed is 0 when there was no active one. Assigned agents stay assigned. */
+int connections_highlevel_disconnect(struct db *db, struct arena *arena, const char *user_id,
+				     int *removed, struct err *err) MUSTCHECK;
+
 /* HighLevel: the connection row. found is 0 when the user has none. */
 struct connections_highlevel {
 	int found;

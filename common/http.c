@@ -1,10 +1,12 @@
-/* http.c: FastCGI accept loop and request/response helpers. */
+/* http.c: FastCGI accept loop (a pool of serving threads) and request/response helpers. */
 #define _GNU_SOURCE /* strcasestr */
 #include "common/http.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,26 +23,23 @@
 #include "common/log.h"
 
 #define FUNCTIONS_PREFIX "/functions/v1/"
+// functions-js adds it with its region option (and sends x-region): nothing to act on here
+#define SUPABASE_REGION_PARAM "forceFunctionRegion"
 
-static volatile sig_atomic_t stop_requested;
+static atomic_int stop_requested;
 
 static const double latency_bounds_ms[] = {1, 2.5, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 10000};
 #define NBOUNDS (sizeof(latency_bounds_ms) / sizeof(latency_bounds_ms[0]))
 
+// Counted by every serving thread at once, hence atomics.
 static struct {
-	long by_status[6];	       /* index status / 100 */
-	long latency_buckets[NBOUNDS]; /* cumulative at render time */
-	long latency_count;
-	double latency_sum_ms;
+	atomic_long by_status[6];	      /* index status / 100 */
+	atomic_long latency_buckets[NBOUNDS]; /* cumulative at render time */
+	atomic_long latency_count;
+	atomic_llong latency_sum_us;
 	void (*extra)(struct buf *out, const char *function, void *ctx);
 	void *extra_ctx;
 } metrics;
-
-static void on_stop(int sig) {
-	(void)sig;
-	stop_requested = 1;
-	FCGX_ShutdownPending();
-}
 
 int http_listen_fd(const char *socket_path, struct err *err) {
 	const char *pid = getenv("LISTEN_PID");
@@ -131,6 +130,28 @@ const char *http_query(const struct http_request *req, const char *name) {
 	return NULL;
 }
 
+// The first parameter name of the query that is not in allowed (decoded, arena-owned), or NULL.
+static const char *unknown_query_param(const struct http_request *req, const char *const *allowed) {
+	const char *p = req->query;
+
+	while (*p != '\0') {
+		const char *end = p + strcspn(p, "&");
+		size_t len = strcspn(p, "=&");
+		int known = len == 0 || (len == strlen(SUPABASE_REGION_PARAM) &&
+					 memcmp(p, SUPABASE_REGION_PARAM, len) == 0);
+
+		for (const char *const *a = allowed; !known && a != NULL && *a != NULL; a++) {
+			known = strlen(*a) == len && memcmp(p, *a, len) == 0;
+		}
+		if (!known) {
+			const char *name = url_decode(req->arena, p, len < 64 ? len : 64);
+			return name != NULL ? name : "?";
+		}
+		p = *end == '&' ? end + 1 : end;
+	}
+	return NULL;
+}
+
 const char *http_bearer(const struct http_request *req) {
 	const char *auth = http_header(req, "authorization");
 
@@ -153,6 +174,11 @@ int http_json_body(struct http_request *req, struct json_object **root) {
 	size_t n = strlen("application/json");
 
 	*root = NULL;
+	if (req->body_len == 0) {
+		// supabase-js's functions.invoke(name) sends no body and no Content-Type
+		*root = json_object_new_object();
+		return 0;
+	}
 	if (type == NULL || strncasecmp(type, "application/json", n) != 0 ||
 	    (type[n] != '\0' && type[n] != ';' && type[n] != ' ')) {
 		return err_set(&req->err, 415, "unsupported_media_type", "send application/json");
@@ -260,9 +286,12 @@ static int write_head(struct http_response *resp, int status, long content_lengt
 		     "Status: %d %s\r\n"
 		     "Content-Type: %s\r\n"
 		     "Access-Control-Allow-Origin: %s\r\n"
-		     "Access-Control-Allow-Headers: authorization, x-client-info, apikey, content-type\r\n"
+		     // the same list as nginx/callbridge-cors.conf (test_dashboard_cors.py)
+		     "Access-Control-Allow-Headers: authorization, x-client-info, apikey, content-type, "
+		     "x-region, x-retry-count, traceparent, tracestate, baggage\r\n"
 		     "Access-Control-Allow-Methods: GET, POST, DELETE, OPTIONS\r\n"
-		     "Access-Control-Expose-Headers: Content-Range, Accept-Ranges, Content-Length\r\n"
+		     "Access-Control-Expose-Headers: Content-Range, Accept-Ranges, Content-Length, "
+		     "X-Request-Id\r\n"
 		     "Vary: Origin\r\n"
 		     "X-Content-Type-Options: nosniff\r\n",
 		     status, reason(status),
@@ -404,12 +433,12 @@ static int read_body(struct http_request *req, const struct http_server *srv, FC
 static void record_metrics(int status, double ms) {
 	int cls = status / 100;
 
-	metrics.by_status[cls >= 1 && cls <= 5 ? cls : 0]++;
-	metrics.latency_count++;
-	metrics.latency_sum_ms += ms;
+	atomic_fetch_add(&metrics.by_status[cls >= 1 && cls <= 5 ? cls : 0], 1);
+	atomic_fetch_add(&metrics.latency_count, 1);
+	atomic_fetch_add(&metrics.latency_sum_us, (long long)(ms * 1000.0));
 	for (size_t i = 0; i < NBOUNDS; i++) {
 		if (ms <= latency_bounds_ms[i]) {
-			metrics.latency_buckets[i]++;
+			atomic_fetch_add(&metrics.latency_buckets[i], 1);
 			break;
 		}
 	}
@@ -429,30 +458,31 @@ static void metrics_render(struct buf *out, const char *function) {
 	for (int cls = 1; cls <= 5; cls++) {
 		rc |= buf_printf(out,
 				 "callbridge_requests_total{function=\"%s\",code=\"%dxx\"} %ld\n",
-				 function, cls, metrics.by_status[cls]);
+				 function, cls, atomic_load(&metrics.by_status[cls]));
 	}
 	rc |= buf_printf(out, "# TYPE callbridge_request_duration_ms histogram\n");
 	for (size_t i = 0; i < NBOUNDS; i++) {
-		cumulative += metrics.latency_buckets[i];
+		cumulative += atomic_load(&metrics.latency_buckets[i]);
 		rc |= buf_printf(out,
 				 "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"%g\"} %ld\n",
 				 function, latency_bounds_ms[i], cumulative);
 	}
 	rc |= buf_printf(out,
 			 "callbridge_request_duration_ms_bucket{function=\"%s\",le=\"+Inf\"} %ld\n",
-			 function, metrics.latency_count);
+			 function, atomic_load(&metrics.latency_count));
 	rc |= buf_printf(out, "callbridge_request_duration_ms_sum{function=\"%s\"} %.3f\n",
-			 function, metrics.latency_sum_ms);
+			 function, (double)atomic_load(&metrics.latency_sum_us) / 1000.0);
 	rc |= buf_printf(out, "callbridge_request_duration_ms_count{function=\"%s\"} %ld\n",
-			 function, metrics.latency_count);
+			 function, atomic_load(&metrics.latency_count));
 	if (rc == 0 && metrics.extra != NULL) {
 		metrics.extra(out, function, metrics.extra_ctx);
 	}
 }
 
-static int dispatch(const struct http_server *srv, struct http_request *req,
+static int dispatch(const struct http_server *srv, void *ctx, struct http_request *req,
 		    struct http_response *resp) {
 	const char *internal = http_param(req, "CALLBRIDGE_METRICS");
+	const char *unknown;
 
 	if (internal != NULL && strcmp(internal, "1") == 0) {
 		// only nginx's internal location sets this param; clients cannot
@@ -464,7 +494,12 @@ static int dispatch(const struct http_server *srv, struct http_request *req,
 		http_add_header(resp, "Access-Control-Max-Age", "86400");
 		return 204;
 	}
-	return srv->handler(srv->ctx, req, resp);
+	unknown = unknown_query_param(req, srv->query_params);
+	if (unknown != NULL) {
+		return http_fail(req, 400, "unknown_parameter", "unknown query parameter '%s'",
+				 unknown);
+	}
+	return srv->handler(ctx, req, resp);
 }
 
 static double elapsed_ms(const struct timespec *start) {
@@ -475,8 +510,8 @@ static double elapsed_ms(const struct timespec *start) {
 	       (double)(now.tv_nsec - start->tv_nsec) / 1e6;
 }
 
-static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct arena *arena,
-		       struct http_response *resp) {
+static void handle_one(const struct http_server *srv, void *ctx, FCGX_Request *fx,
+		       struct arena *arena, struct http_response *resp) {
 	struct http_request req = {.arena = arena};
 	struct timespec start;
 	double ms;
@@ -497,7 +532,7 @@ static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct a
 				     "the query string contains a NUL byte")
 			 : read_body(&req, srv, fx->in);
 	if (status == 0) {
-		status = dispatch(srv, &req, resp);
+		status = dispatch(srv, ctx, &req, resp);
 	}
 	if (status == -1 && req.err.status != 0) {
 		// the one convention: a handler whose helper failed returns -1 with req->err set
@@ -529,27 +564,99 @@ static void handle_one(const struct http_server *srv, FCGX_Request *fx, struct a
 	log_set_request_id(NULL);
 }
 
-int http_serve(const struct http_server *srv) {
-	FCGX_Request fx;
+// ---- the serving threads
+// Each thread accepts and serves one request at a time with its own FastCGI request, arena,
+// response buffers and handler context (its own database connection and HTTP client), so a
+// process serves srv->threads requests at once while they wait on the database or a provider.
+// The main thread only waits for the stop signal.
+
+#define WAKE_SIGNAL SIGUSR2
+
+struct serving_thread {
+	const struct http_server *srv;
+	pthread_t id;
+	atomic_int in_accept; /* blocked in accept(): the stop must interrupt it */
+	atomic_int done;
+	pthread_cond_t turn; /* signalled when this thread may accept next */
+	int has_turn;
+	struct serving_thread *next_idle;
+};
+
+// One thread at a time accepts (libfcgi's own lock is per process, fcntl). The next one to accept
+// is the thread that became idle last (a stack): at low concurrency the same few threads serve
+// every request, keep their connections warm, and the others never open one.
+static struct {
+	pthread_mutex_t lock;
+	int accepting; /* a thread accepts, or has been handed the turn */
+	struct serving_thread *idle;
+} turns = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void on_wake(int sig) {
+	(void)sig; // only interrupts accept() (EINTR); the loop then sees stop_requested
+}
+
+// Waits for this thread's turn (under turns.lock); 0 when it has it, -1 when stopping.
+static int wait_for_turn(struct serving_thread *t) {
+	if (turns.accepting) {
+		t->has_turn = 0;
+		t->next_idle = turns.idle;
+		turns.idle = t;
+		while (!t->has_turn && !stop_requested) {
+			pthread_cond_wait(&t->turn, &turns.lock);
+		}
+	}
+	turns.accepting = 1;
+	return stop_requested ? -1 : 0;
+}
+
+static void pass_turn(void) {
+	struct serving_thread *next = turns.idle;
+
+	turns.accepting = next != NULL;
+	if (next != NULL) {
+		turns.idle = next->next_idle;
+		next->has_turn = 1;
+		pthread_cond_signal(&next->turn);
+	}
+}
+
+static int accept_next(struct serving_thread *t, FCGX_Request *fx) {
+	int rc = -1;
+
+	pthread_mutex_lock(&turns.lock);
+	if (wait_for_turn(t) < 0) {
+		pthread_mutex_unlock(&turns.lock);
+		return -1;
+	}
+	pthread_mutex_unlock(&turns.lock);
+	atomic_store(&t->in_accept, 1);
+	if (!stop_requested) {
+		rc = FCGX_Accept_r(fx);
+	}
+	atomic_store(&t->in_accept, 0);
+	pthread_mutex_lock(&turns.lock);
+	pass_turn();
+	pthread_mutex_unlock(&turns.lock);
+	return rc;
+}
+
+static void *serving_thread_main(void *arg) {
+	struct serving_thread *t = arg;
+	const struct http_server *srv = t->srv;
+	void *ctx = srv->thread_begin != NULL ? srv->thread_begin(srv->ctx) : srv->ctx;
 	struct arena *arena = arena_create();
 	struct http_response resp = {.cors_origin = srv->cors_origin};
-	struct sigaction sa;
+	FCGX_Request fx;
+	sigset_t wake;
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_stop; // no SA_RESTART: accept() must return so the loop can end
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
-	// SIGUSR1 is multiwatch's graceful-stop signal, which it sends its workers when it is told
-	// to stop. Its default is used: Debian 12's multiwatch 1.0.0 maps --signal names to the
-	// wrong numbers (--signal=TERM sends SIGQUIT).
-	sigaction(SIGUSR1, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&wake);
+	sigaddset(&wake, WAKE_SIGNAL);
+	pthread_sigmask(SIG_UNBLOCK, &wake, NULL);
 	buf_init(&resp.headers, 64 * 1024);
 	buf_init(&resp.body, 64L << 20);
-	FCGX_Init();
 	FCGX_InitRequest(&fx, srv->listen_fd, FCGI_FAIL_ACCEPT_ON_INTR);
-	while (!stop_requested && FCGX_Accept_r(&fx) >= 0) {
-		handle_one(srv, &fx, arena, &resp);
+	while (accept_next(t, &fx) >= 0) {
+		handle_one(srv, ctx, &fx, arena, &resp);
 		FCGX_Finish_r(&fx);
 		arena_reset(arena);
 	}
@@ -557,6 +664,109 @@ int http_serve(const struct http_server *srv) {
 	buf_finish(&resp.headers);
 	buf_finish(&resp.body);
 	arena_destroy(arena);
+	if (srv->thread_end != NULL) {
+		srv->thread_end(ctx);
+	}
+	atomic_store(&t->done, 1);
+	return NULL;
+}
+
+// Waits for SIGTERM, SIGINT or SIGUSR1 (multiwatch's graceful stop), or for every thread to
+// have ended on its own (the listening socket failed).
+static void wait_for_stop(const sigset_t *stop, struct serving_thread *threads, int n) {
+	const struct timespec tick = {.tv_sec = 0, .tv_nsec = 200 * 1000 * 1000};
+
+	while (!stop_requested) {
+		int running = 0;
+
+		if (sigtimedwait(stop, NULL, &tick) > 0) {
+			break;
+		}
+		for (int i = 0; i < n; i++) {
+			running += !atomic_load(&threads[i].done);
+		}
+		if (running == 0) {
+			break;
+		}
+	}
+}
+
+// Each thread finishes the request it is serving; one blocked in accept() is woken (again,
+// until it has gone: a wake between its stop check and accept() would otherwise be lost).
+static void stop_threads(struct serving_thread *threads, int n) {
+	const struct timespec pause = {.tv_sec = 0, .tv_nsec = 20 * 1000 * 1000};
+	int running;
+
+	pthread_mutex_lock(&turns.lock);
+	stop_requested = 1;
+	for (int i = 0; i < n; i++) {
+		pthread_cond_signal(&threads[i].turn);
+	}
+	pthread_mutex_unlock(&turns.lock);
+	FCGX_ShutdownPending();
+	do {
+		running = 0;
+		for (int i = 0; i < n; i++) {
+			if (atomic_load(&threads[i].done)) {
+				continue;
+			}
+			running++;
+			if (atomic_load(&threads[i].in_accept)) {
+				pthread_kill(threads[i].id, WAKE_SIGNAL);
+			}
+		}
+		if (running > 0) {
+			nanosleep(&pause, NULL);
+		}
+	} while (running > 0);
+	for (int i = 0; i < n; i++) {
+		pthread_join(threads[i].id, NULL);
+		pthread_cond_destroy(&threads[i].turn);
+	}
+}
+
+int http_serve(const struct http_server *srv) {
+	int n = srv->threads > 0 ? srv->threads : 1;
+	struct serving_thread *threads = calloc((size_t)n, sizeof(*threads));
+	struct sigaction sa;
+	sigset_t stop;
+	int started = 0;
+
+	if (threads == NULL) {
+		log_error("cannot allocate %d serving threads", n);
+		return 1;
+	}
+	// the stop signals are taken by sigtimedwait in this thread only: blocked here before the
+	// threads start, so they inherit the mask. SIGUSR1 is multiwatch's graceful-stop signal
+	// (Debian 12's multiwatch 1.0.0 maps --signal names to the wrong numbers).
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigaddset(&stop, SIGUSR1);
+	sigaddset(&stop, WAKE_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	sigdelset(&stop, WAKE_SIGNAL);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_wake; // no SA_RESTART: accept() must return so the loop can end
+	sigaction(WAKE_SIGNAL, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	FCGX_Init();
+	for (; started < n; started++) {
+		threads[started].srv = srv;
+		pthread_cond_init(&threads[started].turn, NULL);
+		if (pthread_create(&threads[started].id, NULL, serving_thread_main,
+				   &threads[started]) != 0) {
+			log_error("cannot start serving thread %d of %d", started + 1, n);
+			pthread_cond_destroy(&threads[started].turn);
+			break;
+		}
+	}
+	if (started > 0) {
+		wait_for_stop(&stop, threads, started);
+	}
+	stop_threads(threads,
+		     started); // the stop signals stay blocked: a second one changes nothing
+	free(threads);
 	log_info("stopped");
-	return 0;
+	return started == n ? 0 : 1;
 }

@@ -45,13 +45,24 @@ struct http_server {
 	const char *function; /* name, e.g. "retell-webhook" */
 	int listen_fd;
 	size_t max_body;
+	/* The query parameters the function takes, NULL-terminated (NULL: none): any other is
+	 * 400 unknown_parameter naming it, before the handler runs (supabase-js's
+	 * forceFunctionRegion is always let through). */
+	const char *const *query_params;
 	const char *cors_origin;
 	http_handler_fn handler;
 	void *ctx;
+	int threads; /* requests served at once (serving threads); < 1 means 1 */
+	/* Optional: each serving thread's handler context, made from ctx on that thread before its
+	 * first request (e.g. its own database connection) and released by thread_end. Without
+	 * them every thread is handed ctx itself. */
+	void *(*thread_begin)(void *ctx);
+	void (*thread_end)(void *thread_ctx);
 };
 
-/* Serves requests until SIGTERM/SIGINT, then returns 0 after finishing the current one.
- * Every request's arena memory is freed after its response. */
+/* Serves requests on srv->threads threads until SIGTERM/SIGINT/SIGUSR1, then returns 0 once
+ * every thread has finished the request it was serving. Every request's arena memory is freed
+ * after its response. */
 int http_serve(const struct http_server *srv);
 
 /* Picks the listening socket: systemd (LISTEN_FDS, fd 3), socket_path (created, mode 0660),
@@ -70,7 +81,7 @@ const char *http_bearer(const struct http_request *req);
 int http_method_is(const struct http_request *req, const char *method);
 
 /* Parses the body as a JSON object into *root (caller puts it); -1 with req->err 400 or 415
- * (not application/json) otherwise. */
+ * (not application/json) otherwise. No body at all is {}, whatever the Content-Type. */
 int http_json_body(struct http_request *req, struct json_object **root) MUSTCHECK;
 
 /* Sets req->err and returns the status, for a handler's own return statement only:

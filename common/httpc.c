@@ -2,6 +2,8 @@
 #include "common/httpc.h"
 
 #include <ctype.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,12 +18,22 @@
 struct httpc {
 	CURL *easy;
 	struct httpc_options opts;
-	struct httpc_counters counters;
 };
+
+// Process-wide: a process has one client per serving thread, the metrics page shows their sum.
+static struct {
+	atomic_long requests;
+	atomic_long retries;
+	atomic_long failures;
+} totals;
+
+static pthread_once_t curl_started = PTHREAD_ONCE_INIT;
 
 struct transfer {
 	struct buf *body;
 	long retry_after_ms;
+	long interval_ms;     /* X-RateLimit-Interval-Milliseconds, -1 if absent */
+	long daily_remaining; /* X-RateLimit-Daily-Remaining, -1 if absent */
 	int too_large;
 };
 
@@ -56,8 +68,12 @@ void httpc_response_finish(struct httpc_response *resp) {
 	buf_finish(&resp->body);
 }
 
-const struct httpc_counters *httpc_counters(const struct httpc *c) {
-	return &c->counters;
+struct httpc_counters httpc_counters(void) {
+	return (struct httpc_counters){
+		.requests = atomic_load(&totals.requests),
+		.retries = atomic_load(&totals.retries),
+		.failures = atomic_load(&totals.failures),
+	};
 }
 
 int httpc_status_error(long status, const char *rejected_code, const char *rejected_msg,
@@ -77,6 +93,15 @@ int httpc_status_error(long status, const char *rejected_code, const char *rejec
 			       status);
 	}
 	return err_set(err, 502, "provider_error", "provider refused the request (%ld)", status);
+}
+
+int httpc_answer_error(const struct httpc_response *resp, const char *rejected_code,
+		       const char *rejected_msg, struct err *err) {
+	if (resp->status == 429 && resp->daily_remaining == 0) {
+		return err_set(err, 429, HTTPC_QUOTA_SPENT,
+			       "the provider's daily request quota is used up; try again tomorrow");
+	}
+	return httpc_status_error(resp->status, rejected_code, rejected_msg, err);
 }
 
 const char *httpc_escape(struct arena *arena, const char *s) {
@@ -157,16 +182,42 @@ static size_t on_body(char *data, size_t size, size_t n, void *ud) {
 	return size * n;
 }
 
+// The value of header `name` (lowercase, with the colon) in line, NUL-terminated in value;
+// NULL when line is another header or the value does not fit.
+static const char *header_value(const char *line, size_t len, const char *name, char *value,
+				size_t size) {
+	size_t n = strlen(name);
+
+	if (len <= n || len >= n + size || strncasecmp(line, name, n) != 0) {
+		return NULL;
+	}
+	memcpy(value, line + n, len - n);
+	value[len - n] = '\0';
+	value[strcspn(value, "\r\n")] = '\0';
+	return value;
+}
+
+// A non-negative count from a header value, or -1.
+static long header_count(const char *value) {
+	char *end = NULL;
+	long v = strtol(value, &end, 10);
+
+	return end != value && v >= 0 ? v : -1;
+}
+
 static size_t on_header(char *line, size_t size, size_t n, void *ud) {
 	struct transfer *t = ud;
 	size_t len = size * n;
 	char value[128];
 
-	if (len > 12 && len < 12 + sizeof(value) && strncasecmp(line, "retry-after:", 12) == 0) {
-		memcpy(value, line + 12, len - 12);
-		value[len - 12] = '\0';
-		value[strcspn(value, "\r\n")] = '\0';
+	if (header_value(line, len, "retry-after:", value, sizeof(value)) != NULL) {
 		t->retry_after_ms = httpc_parse_retry_after(value, (int64_t)time(NULL));
+	} else if (header_value(line, len, "x-ratelimit-interval-milliseconds:", value,
+				sizeof(value)) != NULL) {
+		t->interval_ms = header_count(value);
+	} else if (header_value(line, len, "x-ratelimit-daily-remaining:", value, sizeof(value)) !=
+		   NULL) {
+		t->daily_remaining = header_count(value);
 	}
 	return len;
 }
@@ -185,9 +236,14 @@ static struct curl_slist *make_headers(const char *const *headers) {
 	return curl_slist_append(list, "Expect:");
 }
 
+static void start_curl_globally(void) {
+	curl_global_init(CURL_GLOBAL_DEFAULT);
+}
+
 static void start_curl(struct httpc *c) {
 	if (c->easy == NULL) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
+		// curl_global_init is not thread-safe: the first thread to need it runs it, once
+		pthread_once(&curl_started, start_curl_globally);
 		c->easy = curl_easy_init();
 		if (c->easy == NULL) {
 			abort();
@@ -218,7 +274,10 @@ static void setup(struct httpc *c, const char *method, const char *url, struct c
 // One attempt; returns 1 when it should be retried, 0 when final, -1 on a final error.
 static int attempt(struct httpc *c, const struct httpc_request *req, struct curl_slist *hdrs,
 		   struct httpc_response *resp, long *retry_after_ms, struct err *err) {
-	struct transfer t = {&resp->body, -1, 0};
+	struct transfer t = {.body = &resp->body,
+			     .retry_after_ms = -1,
+			     .interval_ms = -1,
+			     .daily_remaining = -1};
 	CURLcode rc;
 
 	buf_reset(&resp->body);
@@ -232,7 +291,7 @@ static int attempt(struct httpc *c, const struct httpc_request *req, struct curl
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDS, req->body);
 		curl_easy_setopt(c->easy, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)req->body_len);
 	}
-	c->counters.requests++;
+	atomic_fetch_add(&totals.requests, 1);
 	rc = curl_easy_perform(c->easy);
 	*retry_after_ms = t.retry_after_ms;
 	if (t.too_large) {
@@ -249,7 +308,15 @@ static int attempt(struct httpc *c, const struct httpc_request *req, struct curl
 		return 1;
 	}
 	curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &resp->status);
-	return resp->status == 429 || resp->status >= 500 ? 1 : 0;
+	resp->daily_remaining = t.daily_remaining;
+	if (resp->status == 429) {
+		// a burst limit lifts after its interval; a spent daily quota not today: no retry
+		if (*retry_after_ms < 0) {
+			*retry_after_ms = t.interval_ms;
+		}
+		return t.daily_remaining == 0 ? 0 : 1;
+	}
+	return resp->status >= 500 ? 1 : 0;
 }
 
 int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_response *resp,
@@ -283,13 +350,13 @@ int httpc_do(struct httpc *c, const struct httpc_request *req, struct httpc_resp
 		}
 		log_info("retrying %s %s in %ld ms (status %ld)", req->method, req->url, delay,
 			 resp->status);
-		c->counters.retries++;
+		atomic_fetch_add(&totals.retries, 1);
 		resp->retries++;
 		struct timespec ts = {delay / 1000, delay % 1000 * 1000000L};
 		nanosleep(&ts, NULL);
 	}
 	if (rc < 0) {
-		c->counters.failures++;
+		atomic_fetch_add(&totals.failures, 1);
 		err_set(err, last.status != 0 ? last.status : 502,
 			last.status != 0 ? last.code : "upstream_error", "%s",
 			last.status != 0 ? last.msg : "provider error");
@@ -336,7 +403,7 @@ long httpc_stream(struct httpc *c, const char *url, const char *const *headers,
 	curl_easy_setopt(c->easy, CURLOPT_HEADERDATA, &s);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEFUNCTION, stream_body);
 	curl_easy_setopt(c->easy, CURLOPT_WRITEDATA, &s);
-	c->counters.requests++;
+	atomic_fetch_add(&totals.requests, 1);
 	rc = curl_easy_perform(c->easy);
 	if (rc == CURLE_OK) {
 		curl_easy_getinfo(c->easy, CURLINFO_RESPONSE_CODE, &status);
@@ -366,7 +433,10 @@ static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
 		buf_init(&item->body, c->opts.max_response_bytes);
 	}
 	buf_reset(&item->body);
-	slot->t = (struct transfer){&item->body, -1, 0};
+	slot->t = (struct transfer){.body = &item->body,
+				    .retry_after_ms = -1,
+				    .interval_ms = -1,
+				    .daily_remaining = -1};
 	curl_easy_reset(e);
 	curl_easy_setopt(e, CURLOPT_URL, item->url);
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
@@ -384,7 +454,7 @@ static void batch_start(struct httpc *c, CURLM *multi, struct batch_slot *slot,
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, &slot->t);
 	curl_easy_setopt(e, CURLOPT_PRIVATE, slot);
 	curl_multi_add_handle(multi, e);
-	c->counters.requests++;
+	atomic_fetch_add(&totals.requests, 1);
 }
 
 // Judges a finished transfer: 1 = retry it, 0 = final.
@@ -486,7 +556,7 @@ int httpc_get_batch(struct httpc *c, const char *const *headers, struct httpc_ba
 		if (deadline_ms != 0 && httpc_now_ms() + delay > deadline_ms) {
 			break;
 		}
-		c->counters.retries += (long)npending;
+		atomic_fetch_add(&totals.retries, (long)npending);
 		*retries += (int)npending;
 		struct timespec ts = {delay / 1000, delay % 1000 * 1000000L};
 		nanosleep(&ts, NULL);

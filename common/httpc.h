@@ -1,6 +1,9 @@
 /* httpc: the HTTP client for provider APIs over one reused libcurl handle: timeouts, TLS
  * verification, a response size cap, and retries with exponential backoff and full jitter on
- * 429, 5xx, timeouts and dropped connections, honouring Retry-After. */
+ * 429, 5xx, timeouts and dropped connections, honouring Retry-After. A 429 carrying
+ * HighLevel's X-RateLimit-* headers waits X-RateLimit-Interval-Milliseconds (the burst window),
+ * and is not retried at all when X-RateLimit-Daily-Remaining is 0 (the daily quota is spent).
+ * A client belongs to one thread at a time; the counters are the whole process's. */
 #ifndef COMMON_HTTPC_H
 #define COMMON_HTTPC_H
 
@@ -32,9 +35,10 @@ struct httpc_request {
 };
 
 struct httpc_response {
-	long status;	 /* final HTTP status */
-	struct buf body; /* owned: release with httpc_response_finish */
-	int retries;	 /* attempts beyond the first */
+	long status;	      /* final HTTP status */
+	struct buf body;      /* owned: release with httpc_response_finish */
+	int retries;	      /* attempts beyond the first */
+	long daily_remaining; /* X-RateLimit-Daily-Remaining of the final answer, -1 if absent */
 };
 
 struct httpc_counters {
@@ -87,13 +91,24 @@ long httpc_parse_retry_after(const char *value, int64_t now_s);
 int httpc_status_error(long status, const char *rejected_code, const char *rejected_msg,
 		       struct err *err);
 
+/* The err code of an answer refused because the provider's daily request quota is spent (a 429
+ * with X-RateLimit-Daily-Remaining: 0): callers stop until another day; a sync records the user
+ * as rate_limited and resumes on its next run. */
+#define HTTPC_QUOTA_SPENT "provider_quota_spent"
+
+/* httpc_status_error for a whole answer: a spent daily quota is 429 HTTPC_QUOTA_SPENT, any other
+ * status as httpc_status_error maps it. Returns -1. */
+int httpc_answer_error(const struct httpc_response *resp, const char *rejected_code,
+		       const char *rejected_msg, struct err *err);
+
 /* Percent-encodes s for a URL path segment or query value; arena-owned. */
 const char *httpc_escape(struct arena *arena, const char *s);
 
 /* True when the URL's scheme is https, or http to 127.0.0.1 / localhost / [::1]. */
 int httpc_url_allowed(const char *url);
 
-const struct httpc_counters *httpc_counters(const struct httpc *c);
+/* Provider requests, retries and failures of every client of this process so far. */
+struct httpc_counters httpc_counters(void);
 int64_t httpc_now_ms(void);
 
 #endif

@@ -1,6 +1,7 @@
 /* inbox.c: raw delivery store and replay. */
 #include "common/inbox.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -12,11 +13,17 @@
 #include "common/log.h"
 #include "common/retell/webhook.h"
 
+// An ignored delivery keeps its size and SHA-256 but not its body: transcript_updated comes on
+// every turn with the whole call. Placeholders: event, call id, agent, user, status, body, body,
+// status, body, signature timestamp, status, status.
 // clang-format off
-#define INBOX_INSERT                                                                          \
-	"INSERT INTO webhook_inbox (provider, event, call_id, provider_agent_id, user_id, body," \
-	" signature_ts, status, applied_at) VALUES ('retell', $%d, $%d, $%d, $%d::uuid, $%d,"    \
-	" $%d::bigint, $%d, CASE WHEN $%d = 'applied' THEN now() END)"
+#define INBOX_INSERT                                                                           \
+	"INSERT INTO webhook_inbox (provider, event, call_id, provider_agent_id, user_id, body,"  \
+	" body_bytes, body_sha256, signature_ts, status, applied_at) VALUES ('retell', $%d, $%d," \
+	" $%d, $%d::uuid, CASE WHEN $%d::text = 'ignored' THEN NULL ELSE $%d::text END,"          \
+	" octet_length($%d::text), CASE WHEN $%d::text = 'ignored'"                               \
+	" THEN encode(sha256(convert_to($%d::text, 'UTF8')), 'hex') END, $%d::bigint, $%d,"       \
+	" CASE WHEN $%d = 'applied' THEN now() END)"
 // clang-format on
 // clang-format off
 #define AUDIT_INSERT                                                                           \
@@ -27,30 +34,33 @@
 static const char *const outcome_names[] = {"applied", "unassigned", "ignored"};
 
 // The applying form: upsert, inbox and audit as one statement (one round trip, one snapshot).
-const char *inbox_apply_sql(void) {
-	static char sql[8192];
+// Built once per process, by whichever serving thread needs it first.
+static char apply_sql[8192];
+static char record_sql_text[1024];
+static pthread_once_t sql_built = PTHREAD_ONCE_INIT;
 
-	if (sql[0] == '\0') {
-		int n = CALLS_UPSERT_NPARAMS;
-		snprintf(sql, sizeof(sql),
-			 "WITH up AS (%s), inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
-			 " SELECT inserted, unbilled FROM up",
-			 calls_upsert_retell_sql, n + 1, n + 2, n + 3, n + 4, n + 5, n + 6, n + 7,
-			 n + 7, n + 4, n + 8, n + 9);
-	}
-	return sql;
+static void build_sql(void) {
+	int n = CALLS_UPSERT_NPARAMS;
+
+	snprintf(apply_sql, sizeof(apply_sql),
+		 "WITH up AS (%s), inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
+		 " SELECT inserted, unbilled FROM up",
+		 calls_upsert_retell_sql, n + 1, n + 2, n + 3, n + 4, n + 7, n + 5, n + 5, n + 7,
+		 n + 5, n + 6, n + 7, n + 7, n + 4, n + 8, n + 9);
+	snprintf(record_sql_text, sizeof(record_sql_text),
+		 "WITH inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
+		 " SELECT 1",
+		 1, 2, 3, 4, 7, 5, 5, 7, 5, 6, 7, 7, 4, 8, 9);
+}
+
+const char *inbox_apply_sql(void) {
+	pthread_once(&sql_built, build_sql);
+	return apply_sql;
 }
 
 static const char *record_sql(void) {
-	static char sql[1024];
-
-	if (sql[0] == '\0') {
-		snprintf(sql, sizeof(sql),
-			 "WITH inbox AS (" INBOX_INSERT "), audit AS (" AUDIT_INSERT ")"
-			 " SELECT 1",
-			 1, 2, 3, 4, 5, 6, 7, 7, 4, 8, 9);
-	}
-	return sql;
+	pthread_once(&sql_built, build_sql);
+	return record_sql_text;
 }
 
 int inbox_record_retell(struct app *app, struct arena *arena, const struct inbox_delivery *in,

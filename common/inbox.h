@@ -1,5 +1,6 @@
-/* inbox: every verified provider delivery, kept raw with its outcome; deliveries for agents
- * nobody has been assigned yet are replayed when the agent is assigned. */
+/* inbox: every verified provider delivery, kept raw with its outcome (an ignored one as its
+ * event, call, agent, size and SHA-256 only); deliveries for agents nobody has been assigned
+ * yet are replayed when the agent is assigned. */
 #ifndef COMMON_INBOX_H
 #define COMMON_INBOX_H
 

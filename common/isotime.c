@@ -2,6 +2,7 @@
 #include "common/isotime.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "common/arena.h"
@@ -140,4 +141,44 @@ char *isotime_format(struct arena *arena, const struct isotime *t) {
 	return arena_printf(arena, "%04d-%02d-%02dT%02d:%02d:%02d.%06ld%c%02d:%02d", t->year,
 			    t->month, t->day, t->hour, t->minute, t->second, t->micros,
 			    t->offset_min < 0 ? '-' : '+', off / 60, off % 60);
+}
+
+static int zone_name_is_plain(const char *name) {
+	size_t len = strlen(name);
+
+	if (len == 0 || len > 64 ||
+	    strspn(name, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_+-/") !=
+		    len) {
+		return 0;
+	}
+	// every segment starts with a letter or digit: no "", ".", ".." or hidden file
+	for (const char *seg = name;; seg++) {
+		if (!isalnum((unsigned char)seg[0])) {
+			return 0;
+		}
+		seg = strchr(seg, '/');
+		if (seg == NULL) {
+			break;
+		}
+	}
+	return 1;
+}
+
+int isotime_zone_is_valid(const char *name) {
+	char path[128];
+	char magic[4];
+	FILE *f;
+	int ok;
+
+	if (!zone_name_is_plain(name)) {
+		return 0;
+	}
+	snprintf(path, sizeof(path), "%s/%s", ISOTIME_ZONEINFO_DIR, name);
+	f = fopen(path, "rb"); // a directory ("America") opens but reads nothing
+	if (f == NULL) {
+		return 0;
+	}
+	ok = fread(magic, 1, sizeof(magic), f) == sizeof(magic) && memcmp(magic, "TZif", 4) == 0;
+	fclose(f);
+	return ok;
 }

@@ -27,4 +27,11 @@ int64_t isotime_micros(const struct isotime *t);
 /* "YYYY-MM-DDTHH:MM:SS.ffffff+HH:MM" (arena-owned). */
 char *isotime_format(struct arena *arena, const struct isotime *t);
 
+/* 1 when name is an IANA time zone ("Europe/Berlin", "UTC"): at most 64 characters of
+ * A-Z a-z 0-9 _ + - and /, no empty or dot-led segment, and a TZif file of that name in
+ * ISOTIME_ZONEINFO_DIR, the tz database PostgreSQL reads too (Debian builds it with the system
+ * tzdata). Abbreviations and POSIX rules ("EST5EDT,M3.2.0") are not zones here. */
+#define ISOTIME_ZONEINFO_DIR "/usr/share/zoneinfo"
+int isotime_zone_is_valid(const char *name);
+
 #endif

@@ -9,7 +9,8 @@
 
 static enum log_level current_level = LOG_INFO;
 static char process_name[64] = "-";
-static char request_id[64] = "-";
+// each serving thread logs the request it is handling
+static _Thread_local char request_id[64] = "-";
 
 static const char *const level_names[] = {"error", "warn", "info", "debug"};
 

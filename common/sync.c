@@ -91,12 +91,20 @@ static int start_run(struct app *app, struct arena *arena, const struct sync_req
 	return 0;
 }
 
+// "ok", "rate_limited" (the provider's quota stopped the run: not a failure) or "error".
+static const char *run_status(const struct err *failure) {
+	if (failure == NULL) {
+		return "ok";
+	}
+	return strcmp(failure->code, HTTPC_QUOTA_SPENT) == 0 ? "rate_limited" : "error";
+}
+
 static void finish_run(struct app *app, struct arena *arena, const struct sync_run *run,
 		       const struct err *failure) {
 	struct err err = {0};
 	const char *params[] = {
 		arena_printf(arena, "%ld", run->id),
-		failure != NULL ? "error" : "ok",
+		run_status(failure),
 		failure != NULL ? failure->msg : NULL,
 		arena_printf(arena, "%d", run->pages),
 		arena_printf(arena, "%d", run->calls_seen),
@@ -147,6 +155,7 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 		.deadline_ms = httpc_now_ms() + app->cfg.sync_user_budget_s * 1000,
 	};
 	struct err failure = {0};
+	int limited;
 	int rc;
 
 	if (start_run(app, arena, rq, &run, err) < 0) {
@@ -164,7 +173,13 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 	finish_run(app, arena, &run, rc < 0 ? &failure : NULL);
 	arena_destroy(run.arena);
 	arena_destroy(run.run_arena);
-	if (rc < 0) {
+	limited = rc < 0 && strcmp(run_status(&failure), "rate_limited") == 0;
+	if (limited) {
+		// pages stored so far keep their cursor: the next run resumes from there
+		log_warn("sync %s of user %s stopped after %d pages: %s", p->name, user_id,
+			 run.pages, failure.msg);
+		s->rate_limited++;
+	} else if (rc < 0) {
 		log_warn("sync %s of user %s failed after %d pages: %s", p->name, user_id,
 			 run.pages, failure.msg);
 		s->failed++;
@@ -174,8 +189,8 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 	s->calls_seen += run.calls_seen;
 	s->calls_inserted += run.calls_inserted;
 	s->calls_updated += run.calls_updated;
-	add_user_json(s, &run, rc < 0 ? "error" : "ok", rc < 0 ? failure.msg : NULL);
-	if (rc < 0 && rq->only_user != NULL) {
+	add_user_json(s, &run, run_status(rc < 0 ? &failure : NULL), rc < 0 ? failure.msg : NULL);
+	if (rc < 0 && !limited && rq->only_user != NULL) {
 		return err_set(err, failure.status != 0 ? failure.status : 502, failure.code, "%s",
 			       failure.msg);
 	}
@@ -282,7 +297,10 @@ struct json_object *sync_summary_json(const struct app *app, const struct sync_p
 	for (size_t i = 0; s->users != NULL && i < json_object_array_length(s->users); i++) {
 		struct json_object *u = json_object_array_get_idx(s->users, i);
 		struct json_object *e = NULL;
-		if (json_object_object_get_ex(u, "error", &e) && e != NULL) {
+		struct json_object *status = NULL;
+		if (json_object_object_get_ex(u, "status", &status) &&
+		    strcmp(json_object_get_string(status), "error") == 0 &&
+		    json_object_object_get_ex(u, "error", &e) && e != NULL) {
 			json_object_array_add(errors, json_object_get(e));
 		}
 	}
@@ -291,6 +309,7 @@ struct json_object *sync_summary_json(const struct app *app, const struct sync_p
 	jsonh_add_int64(out, "synced_users", s->synced);
 	jsonh_add_int64(out, "failed_users", s->failed);
 	jsonh_add_int64(out, "skipped_users", s->skipped);
+	jsonh_add_int64(out, "rate_limited_users", s->rate_limited);
 	jsonh_add_int64(out, "calls_seen", s->calls_seen);
 	jsonh_add_int64(out, "calls_inserted", s->calls_inserted);
 	jsonh_add_int64(out, "calls_updated", s->calls_updated);
@@ -311,13 +330,11 @@ int sync_request_from_http(struct app *app, struct http_request *req, struct syn
 	if (auth_caller(app, req, &caller) < 0) {
 		return -1;
 	}
-	if (req->body_len > 0) {
-		if (http_json_body(req, &body) < 0 ||
-		    jsonh_get_string(body, "user_id", 0, &requested, &req->err) < 0) {
-			goto done;
-		}
-		requested = requested != NULL ? arena_strdup(req->arena, requested) : NULL;
+	if (http_json_body(req, &body) < 0 ||
+	    jsonh_get_string(body, "user_id", 0, &requested, &req->err) < 0) {
+		goto done;
 	}
+	requested = requested != NULL ? arena_strdup(req->arena, requested) : NULL;
 	if (caller.kind == AUTH_SERVICE && requested == NULL) {
 		out->trigger = SYNC_SCHEDULE;
 	} else if (auth_target_user(req, &caller, requested, &out->only_user) < 0) {

@@ -70,7 +70,8 @@ int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms,
 struct sync_summary {
 	int synced;
 	int failed;
-	int skipped; /* busy in another worker, or already synced in this round */
+	int skipped;	  /* busy in another worker, or already synced in this round */
+	int rate_limited; /* stopped by the provider's quota (HTTPC_QUOTA_SPENT); resume next run */
 	long calls_seen;
 	long calls_inserted;
 	long calls_updated;

@@ -15,4 +15,9 @@ int whitelabel_is_platform(const char *s);
 const char *whitelabel_provider_name(const struct config *cfg, int is_admin,
 				     const char *source_platform);
 
+/* The source_platform value a caller means by the provider name it is shown: for admins
+ * "Retell" / "HighLevel" (any case) or the stored value, for clients their label
+ * (cfg->label_*, exact; cfg NULL: none). NULL when the name is none of them. */
+const char *whitelabel_platform_named(const struct config *cfg, int is_admin, const char *name);
+
 #endif

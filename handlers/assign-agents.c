@@ -1,8 +1,10 @@
-// assign-agents.c: /functions/v1/assign-agents (admins): which agents a user sees.
-//   POST   {user_id, source_platform, agent_ids[]}  assign (agents.id values of that platform);
-//          Retell deliveries that waited in the inbox for those agents are applied now
-//   DELETE {user_id, agent_ids[]}                   unassign
-//   GET    ?user_id=                                the user's assignments
+// assign-agents.c: /functions/v1/assign-agents: which agents a user sees.
+//   POST   {user_id, source_platform, agent_ids[]}  (admins) assign (agents.id values of that
+//          platform); Retell deliveries that waited in the inbox for those agents are applied
+//   DELETE ?user_id=&agent_ids=a,b                  (admins) unassign; the same as a body
+//          {user_id, agent_ids[]}, the older form, which still works
+//   GET    ?user_id=                                the user's assignments: admins name the
+//          user; a client lists their own, labelled (the calls filter's agents)
 #include <string.h>
 
 #include <json-c/json_object.h>
@@ -26,12 +28,38 @@ struct request_body {
 	size_t count;
 };
 
+// DELETE's query form as the body it stands for: agent_ids is comma-separated.
+static struct json_object *query_as_body(struct http_request *req) {
+	struct json_object *root = json_object_new_object();
+	const char *user_id = http_query(req, "user_id");
+	const char *ids = http_query(req, "agent_ids");
+
+	if (user_id != NULL) {
+		jsonh_add_string(root, "user_id", user_id);
+	}
+	if (ids != NULL) {
+		struct json_object *list = json_object_new_array();
+		for (const char *p = ids; *p != '\0';) {
+			size_t len = strcspn(p, ",");
+			json_object_array_add(list, json_object_new_string_len(p, (int)len));
+			p += len + (p[len] == ',');
+		}
+		json_object_object_add(root, "agent_ids", list);
+	}
+	return root;
+}
+
 static int read_body(struct http_request *req, int need_platform, struct request_body *b) {
 	struct json_object *ids = NULL;
 
 	memset(b, 0, sizeof(*b));
-	if (http_json_body(req, &b->root) < 0 ||
-	    jsonh_get_string(b->root, "user_id", 1, &b->user_id, &req->err) < 0 ||
+	// DELETE (the one without a platform) takes the query when it has no body
+	if (!need_platform && req->body_len == 0) {
+		b->root = query_as_body(req);
+	} else if (http_json_body(req, &b->root) < 0) {
+		return -1;
+	}
+	if (jsonh_get_string(b->root, "user_id", 1, &b->user_id, &req->err) < 0 ||
 	    jsonh_get_string(b->root, "source_platform", need_platform, &b->platform, &req->err) <
 		    0 ||
 	    jsonh_get_typed(b->root, "agent_ids", 1, json_type_array, &ids, &req->err) < 0) {
@@ -115,6 +143,7 @@ done:
 
 static int list(struct app *app, struct http_request *req, struct http_response *resp,
 		const struct auth_caller *caller) {
+	int is_admin = caller->kind == AUTH_ADMIN || caller->kind == AUTH_SERVICE;
 	const char *user_id = NULL;
 	struct db_rows rows;
 	struct json_object *out;
@@ -130,12 +159,14 @@ static int list(struct app *app, struct http_request *req, struct http_response 
 	agents = json_object_new_array();
 	for (int r = 0; r < rows.nrows; r++) {
 		struct json_object *a = json_object_new_object();
+		const char *platform = db_get(&rows, r, "source_platform");
 		jsonh_add_string(a, "id", db_get(&rows, r, "id"));
 		jsonh_add_string(a, "name", db_get(&rows, r, "name"));
-		jsonh_add_string(a, "source_platform", db_get(&rows, r, "source_platform"));
+		if (is_admin) {
+			jsonh_add_string(a, "source_platform", platform);
+		}
 		jsonh_add_string(a, "provider",
-				 whitelabel_provider_name(&app->cfg, 1,
-							  db_get(&rows, r, "source_platform")));
+				 whitelabel_provider_name(&app->cfg, is_admin, platform));
 		json_object_array_add(agents, a);
 	}
 	jsonh_add_string(out, "user_id", user_id);
@@ -151,7 +182,8 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	    !http_method_is(req, "DELETE")) {
 		return http_fail(req, 405, "method_not_allowed", "use GET, POST or DELETE");
 	}
-	if (auth_caller(app, req, &caller) < 0 || auth_require_admin(req, &caller) < 0) {
+	if (auth_caller(app, req, &caller) < 0 ||
+	    (!http_method_is(req, "GET") && auth_require_admin(req, &caller) < 0)) {
 		return -1;
 	}
 	if (http_method_is(req, "POST")) {
@@ -164,8 +196,10 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 }
 
 int main(int argc, char **argv) {
+	static const char *const params[] = {"user_id", "agent_ids", "source_platform", NULL};
 	static const struct app_function fn = {
 		.name = "assign-agents",
+		.query_params = params,
 		.handler = handle,
 		.max_body = 64 * 1024,
 	};

@@ -93,13 +93,14 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 }
 
 static int cli(struct app *app, int argc, char **argv) {
-	return calls_query_print_sql(argc, argv, CALLS_QUERY_STATS);
+	return calls_query_print_sql(&app->cfg, argc, argv, CALLS_QUERY_STATS);
 }
 
 int main(int argc, char **argv) {
 	static const struct app_function fn = {.name = "call-stats",
 					       .handler = handle,
 					       .max_body = 1024,
+					       .query_params = calls_query_stats_params,
 					       .cli = cli};
 
 	return app_main(argc, argv, &fn);

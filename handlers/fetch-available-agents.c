@@ -145,8 +145,10 @@ done:
 }
 
 int main(int argc, char **argv) {
+	static const char *const params[] = {"user_id", NULL};
 	static const struct app_function fn = {
 		.name = "fetch-available-agents",
+		.query_params = params,
 		.handler = handle,
 		.max_body = 16 * 1024,
 	};

@@ -1,7 +1,8 @@
 // fetch-retell-agents.c: POST /functions/v1/fetch-retell-agents {user_id} lists a workspace's
-// agents with the user's stored key (admins: any user; a user: their own connection), or with
-// {api_key} in the body for a test (admins), following every page; upserts them into agents and
-// answers them with their assignment to the user.
+// voice agents with the user's stored key (admins: any user; a user: their own connection), or
+// with {api_key} in the body for a test (admins), following every page and reading each agent's
+// details (voice, language, published, version) from GET /get-agent; upserts them into agents
+// and answers them with their assignment to the user.
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,18 +21,27 @@
 
 #define MAX_PAGES 100
 
-// Stores a page's agents; ids collects their provider ids.
-static int store_page(struct app *app, struct http_request *req, const struct retell_page *page,
-		      struct json_object *ids) {
-	for (size_t i = 0; i < json_object_array_length(page->items); i++) {
-		struct retell_agent agent;
+// Stores a page's agents with the details GET /get-agent gives (the list items carry only
+// id and name); ids collects their provider ids.
+static int store_page(struct app *app, struct http_request *req, const char *api_key,
+		      const struct retell_page *page, struct json_object *ids) {
+	size_t n = json_object_array_length(page->items);
+	struct retell_agent *agents = arena_alloc(req->arena, sizeof(*agents) * (n > 0 ? n : 1));
 
-		if (retell_client_agent(json_object_array_get_idx(page->items, i), &agent,
-					&req->err) < 0 ||
-		    agents_upsert_retell(app->db, req->arena, &agent, &req->err) < 0) {
+	for (size_t i = 0; i < n; i++) {
+		if (retell_client_agent(json_object_array_get_idx(page->items, i), &agents[i],
+					&req->err) < 0) {
 			return -1;
 		}
-		json_object_array_add(ids, json_object_new_string(agent.agent_id));
+	}
+	if (retell_client_agent_details(app, req->arena, api_key, agents, n, &req->err) < 0) {
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (agents_upsert_retell(app->db, req->arena, &agents[i], &req->err) < 0) {
+			return -1;
+		}
+		json_object_array_add(ids, json_object_new_string(agents[i].agent_id));
 	}
 	return 0;
 }
@@ -49,7 +59,7 @@ static int fetch_all(struct app *app, struct http_request *req, const char *api_
 		if (retell_client_list_agents(app, api_key, next, &page, &req->err) < 0) {
 			return -1;
 		}
-		rc = store_page(app, req, &page, ids);
+		rc = store_page(app, req, api_key, &page, ids);
 		next = page.next_key != NULL ? arena_strdup(req->arena, page.next_key) : NULL;
 		retell_page_finish(&page);
 		if (rc < 0) {

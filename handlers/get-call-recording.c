@@ -161,7 +161,8 @@ static int serve_highlevel(struct app *app, struct http_request *req, struct htt
 		secrets_wipe(conn.access_token);
 		return http_fail(req, 404, "no_recording", "the recording is not available");
 	}
-	headers = highlevel_client_headers(req->arena, conn.access_token, "*/*");
+	headers = highlevel_client_headers(req->arena, conn.access_token,
+					   HIGHLEVEL_VERSION_RECORDING, "*/*");
 	if (recording_fetch(app, req, resp,
 			    highlevel_client_recording_url(app, req->arena, call->message_id,
 							   conn.location_id),
@@ -228,8 +229,11 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 }
 
 int main(int argc, char **argv) {
+	static const char *const params[] = {"call_id", "link",	   "redirect", "viewer",
+					     "kind",	"expires", "sig",      NULL};
 	static const struct app_function fn = {
 		.name = "get-call-recording",
+		.query_params = params,
 		.handler = handle,
 		.max_body = 1024,
 	};

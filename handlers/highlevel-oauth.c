@@ -16,6 +16,7 @@
 #include "common/db.h"
 #include "common/highlevel/client.h"
 #include "common/highlevel/tokens.h"
+#include "common/httpc.h"
 #include "common/jsonh.h"
 #include "common/log.h"
 #include "common/secrets.h"
@@ -194,6 +195,32 @@ done:
 	return status;
 }
 
+// The browser arrived here from the provider's consent page: with OAUTH_RETURN_URL set, it
+// goes back to the dashboard with the outcome in the query (connection=connected, or
+// connection=failed&error=<code>) instead of staying on this function's JSON. No provider
+// name in it: a client sees that address.
+static int return_to_dashboard(struct app *app, struct http_request *req,
+			       struct http_response *resp, int status) {
+	const char *base = app->cfg.oauth_return_url;
+	const char *outcome;
+
+	if (base == NULL) {
+		return status;
+	}
+	if (status < 0) {
+		status = req->err.status;
+	}
+	outcome = status < 400 ? "connection=connected"
+			       : arena_printf(req->arena, "connection=failed&error=%s",
+					      httpc_escape(req->arena, req->err.code[0] != '\0'
+									       ? req->err.code
+									       : "error"));
+	buf_reset(&resp->body);
+	http_add_header(resp, "Location", arena_printf(req->arena, "%s?%s", base, outcome));
+	http_add_header(resp, "Cache-Control", "no-store");
+	return 302;
+}
+
 static int handle(void *ctx, struct http_request *req, struct http_response *resp) {
 	struct app *app = ctx;
 
@@ -206,12 +233,16 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 				 "this connection is not configured on the server"
 				 " (client id, client secret and redirect URI are required)");
 	}
-	return http_method_is(req, "POST") ? start(app, req, resp) : complete(app, req, resp);
+	return http_method_is(req, "POST")
+		       ? start(app, req, resp)
+		       : return_to_dashboard(app, req, resp, complete(app, req, resp));
 }
 
 int main(int argc, char **argv) {
+	static const char *const params[] = {"state", "code", "error", "error_description", NULL};
 	static const struct app_function fn = {
 		.name = "highlevel-oauth",
+		.query_params = params,
 		.handler = handle,
 		.max_body = 16 * 1024,
 	};

@@ -168,8 +168,10 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 }
 
 int main(int argc, char **argv) {
+	static const char *const params[] = {"user_id", NULL};
 	static const struct app_function fn = {
 		.name = "retell-connection",
+		.query_params = params,
 		.handler = handle,
 		.max_body = 16 * 1024,
 	};

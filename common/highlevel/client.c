@@ -15,12 +15,14 @@
 #define DEFAULT_EXPIRES_IN 3600
 #define TOKEN_DEADLINE_MS  20000
 
+// what a refused access token is to our callers
+#define REJECTED_CODE "provider_rejected_token"
+#define REJECTED_MSG  "access to the connected account was refused; authorise it again"
+
 enum grant { GRANT_CODE, GRANT_REFRESH };
 
 int highlevel_client_status_error(long status, struct err *err) {
-	return httpc_status_error(status, "provider_rejected_token",
-				  "access to the connected account was refused; authorise it again",
-				  err);
+	return httpc_status_error(status, REJECTED_CODE, REJECTED_MSG, err);
 }
 
 int highlevel_client_configured(const struct app *app) {
@@ -41,11 +43,11 @@ const char *highlevel_client_authorize_url(const struct app *app, struct arena *
 }
 
 const char **highlevel_client_headers(struct arena *arena, const char *access_token,
-				      const char *accept) {
+				      const char *version, const char *accept) {
 	const char **h = arena_alloc(arena, sizeof(char *) * 4);
 
 	h[0] = arena_printf(arena, "Authorization: Bearer %s", access_token);
-	h[1] = "Version: " HIGHLEVEL_API_VERSION;
+	h[1] = arena_printf(arena, "Version: %s", version);
 	h[2] = arena_printf(arena, "Accept: %s", accept);
 	h[3] = NULL;
 	return h;
@@ -202,7 +204,10 @@ void highlevel_page_finish(struct highlevel_page *page) {
 static int get_page(struct app *app, struct arena *arena, const char *access_token, const char *url,
 		    const char *key, int page, int page_size, int64_t deadline_ms,
 		    struct highlevel_page *out, struct err *err) {
-	const char **headers = highlevel_client_headers(arena, access_token, "application/json");
+	// every list we call is a /voice-ai/... endpoint
+	const char **headers = highlevel_client_headers(arena, access_token,
+							HIGHLEVEL_VERSION_VOICE_AI,
+							"application/json");
 	struct httpc_request req = {"GET", url, headers, NULL, 0, deadline_ms};
 	struct httpc_response resp = {0};
 	struct err inner = {0};
@@ -215,7 +220,7 @@ static int get_page(struct app *app, struct arena *arena, const char *access_tok
 	}
 	out->retries = resp.retries;
 	if (resp.status < 200 || resp.status > 299) {
-		highlevel_client_status_error(resp.status, err);
+		httpc_answer_error(&resp, REJECTED_CODE, REJECTED_MSG, err);
 		goto done;
 	}
 	out->root = jsonh_parse(resp.body.data != NULL ? resp.body.data : "", resp.body.len,
@@ -294,7 +299,7 @@ int highlevel_client_list_call_logs(struct app *app, struct arena *arena, const 
 	const char *url =
 		arena_printf(arena,
 			     "%s/voice-ai/dashboard/call-logs?locationId=%s&startDate=%lld"
-			     "&endDate=%lld&page=%d&pageSize=%d&sortBy=createdAt&sort=asc",
+			     "&endDate=%lld&page=%d&pageSize=%d&sortBy=createdAt&sort=ascend",
 			     app->cfg.highlevel_base_url, httpc_escape(arena, f->location_id),
 			     (long long)f->start_ms, (long long)f->end_ms, f->page, size);
 

@@ -15,9 +15,14 @@ struct app;
 struct arena;
 struct json_object;
 
-#define HIGHLEVEL_API_VERSION	"2021-07-28"
-#define HIGHLEVEL_PAGE_SIZE	50 /* the largest pageSize the list calls accept */
-#define HIGHLEVEL_AUTHORIZE_URL "https://marketplace.leadconnectorhq.com/oauth/chooselocation"
+/* The Version header each endpoint we call documents (docs/providers.md): 2021-04-15 for every
+ * /voice-ai/... endpoint and for the conversations recording; 2021-07-28 belongs to others
+ * (e.g. /oauth/locationToken) we do not call; POST /oauth/token takes none. */
+#define HIGHLEVEL_VERSION_VOICE_AI  "2021-04-15"
+#define HIGHLEVEL_VERSION_RECORDING "2021-04-15"
+#define HIGHLEVEL_PAGE_SIZE	    50 /* the largest pageSize the list calls accept */
+/* the white-label authorise page (docs/oauth/Authorization.md) */
+#define HIGHLEVEL_AUTHORIZE_URL "https://marketplace.leadconnectorhq.com/v2/oauth/chooselocation"
 #define HIGHLEVEL_SCOPES \
 	"voice-ai-agents.readonly voice-ai-dashboard.readonly conversations/message.readonly"
 
@@ -80,8 +85,9 @@ int highlevel_client_agents(struct arena *arena, const struct highlevel_page *pa
 			    struct highlevel_agent **agents, size_t *n, struct err *err) MUSTCHECK;
 
 /* GET /voice-ai/dashboard/call-logs?locationId=&startDate=&endDate=&page=&pageSize=
- * &sortBy=createdAt&sort=asc: the location's call logs created in [start_ms, end_ms] (epoch
- * milliseconds), oldest first. */
+ * &sortBy=createdAt&sort=ascend: the location's call logs created in [start_ms, end_ms] (epoch
+ * milliseconds), oldest first (sort counts only with sortBy; alone it would be newest first).
+ * A spent daily quota is 429 HTTPC_QUOTA_SPENT. */
 struct highlevel_call_filter {
 	const char *location_id;
 	int64_t start_ms;
@@ -95,16 +101,17 @@ int highlevel_client_list_call_logs(struct app *app, struct arena *arena, const 
 				    struct highlevel_page *out, struct err *err) MUSTCHECK;
 
 /* The Conversations recording of a call log's messageId: the audio itself, fetched with the
- * location's token (highlevel_client_headers). Arena-owned. */
+ * location's token (highlevel_client_headers with HIGHLEVEL_VERSION_RECORDING). Arena-owned. */
 const char *highlevel_client_recording_url(const struct app *app, struct arena *arena,
 					   const char *message_id, const char *location_id);
 
-/* The request headers of an API call, NULL-terminated: Authorization, Version and Accept
- * (accept: the media types, "application/json" for the API, any for the recording audio). The
+/* The request headers of an API call, NULL-terminated: Authorization, Version (the endpoint's,
+ * HIGHLEVEL_VERSION_*) and Accept (accept: the media types, "application/json" for the API, any
+ * for the recording audio). The
  * Authorization line holds the token: wipe it with secrets_wipe(headers[0]) after the
  * request. Arena-owned. */
 const char **highlevel_client_headers(struct arena *arena, const char *access_token,
-				      const char *accept);
+				      const char *version, const char *accept);
 
 /* Maps a provider HTTP status of an API call to err (never for the token endpoint). */
 int highlevel_client_status_error(long status, struct err *err);

@@ -10,6 +10,10 @@
 #include "common/jsonh.h"
 #include "common/secrets.h"
 
+// list-agents' filter: chat agents cannot answer calls
+#define VOICE_AGENTS_ONLY \
+	"{\"filter_criteria\":{\"channel\":{\"type\":\"string\",\"op\":\"eq\",\"value\":\"voice\"}}}"
+
 int retell_client_status_error(long status, struct err *err) {
 	return httpc_status_error(status, "provider_rejected_key", "key rejected by provider", err);
 }
@@ -84,8 +88,8 @@ int retell_client_list_agents(struct app *app, const char *api_key, const char *
 	int rc = -1;
 
 	memset(page, 0, sizeof(*page));
-	if (call_json(app, arena, "POST", url, api_key, "{}", 0, &page->root, &page->retries,
-		      &status, &first) == 0) {
+	if (call_json(app, arena, "POST", url, api_key, VOICE_AGENTS_ONLY, 0, &page->root,
+		      &page->retries, &status, &first) == 0) {
 		rc = read_page(page, err);
 		goto done;
 	}
@@ -126,6 +130,67 @@ int retell_client_agent(struct json_object *item, struct retell_agent *out, stru
 		return err_set(err, 502, "provider_bad_answer", "provider agent: %s", bad.msg);
 	}
 	return 0;
+}
+
+// Copies what a GET /get-agent answer (item) says about the agent into it.
+static int read_details(struct arena *arena, const struct httpc_batch_item *item,
+			struct retell_agent *agent, struct err *err) {
+	struct json_object *root = NULL;
+	struct retell_agent full;
+	struct err bad = {0};
+	int rc = -1;
+
+	if (item->status == 0) {
+		return err_set(err, item->err.status, item->err.code, "%s", item->err.msg);
+	}
+	if (item->status == 404) {
+		return 0; // deleted since it was listed
+	}
+	if (item->status < 200 || item->status > 299) {
+		return retell_client_status_error(item->status, err);
+	}
+	root = jsonh_parse(item->body.data != NULL ? item->body.data : "", item->body.len,
+			   JSONH_MAX_DEPTH, &bad);
+	if (root == NULL) {
+		err_set(err, 502, "provider_bad_answer", "provider answered malformed JSON");
+		goto done;
+	}
+	if (retell_client_agent(root, &full, err) < 0) {
+		goto done;
+	}
+	agent->voice_id = full.voice_id != NULL ? arena_strdup(arena, full.voice_id) : NULL;
+	agent->language = full.language != NULL ? arena_strdup(arena, full.language) : NULL;
+	agent->published = full.published;
+	agent->version = full.version;
+	rc = 0;
+done:
+	json_object_put(root);
+	return rc;
+}
+
+int retell_client_agent_details(struct app *app, struct arena *arena, const char *api_key,
+				struct retell_agent *agents, size_t n, struct err *err) {
+	char *auth = (char *)bearer(arena, api_key);
+	const char *headers[] = {auth, "Accept: application/json", NULL};
+	struct httpc_batch_item *items = arena_alloc(arena, sizeof(*items) * (n > 0 ? n : 1));
+	int retries = 0;
+	int rc = 0;
+
+	memset(items, 0, sizeof(*items) * (n > 0 ? n : 1));
+	for (size_t i = 0; i < n; i++) {
+		items[i].url = arena_printf(arena, "%s/get-agent/%s", app->cfg.retell_base_url,
+					    httpc_escape(arena, agents[i].agent_id));
+	}
+	httpc_get_batch(app->httpc, headers, items, n, (int)app->cfg.sync_detail_concurrency, 0,
+			&retries);
+	for (size_t i = 0; i < n; i++) {
+		if (rc == 0) {
+			rc = read_details(arena, &items[i], &agents[i], err);
+		}
+		buf_finish(&items[i].body);
+	}
+	secrets_wipe(auth);
+	return rc;
 }
 
 static const char *list_calls_body(struct arena *arena, const struct retell_call_filter *f,

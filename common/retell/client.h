@@ -4,6 +4,7 @@
 #ifndef COMMON_RETELL_CLIENT_H
 #define COMMON_RETELL_CLIENT_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -20,8 +21,11 @@ struct retell_page {
 	int retries;		   /* retried attempts spent on this page */
 };
 
-/* POST /v2/list-agents?limit=1000[&pagination_key=...]; when the workspace answers 404 or 405
- * there, falls back to the legacy GET /list-agents (one page holding every agent). */
+/* POST /v2/list-agents?limit=1000[&pagination_key=...] with filter_criteria.channel = voice
+ * (chat agents are listed too otherwise); when the workspace answers 404 or 405 there, falls
+ * back to the legacy GET /list-agents (one page holding every agent). The v2 items are short
+ * (agent_id, agent_name, channel, tags, user_modified_timestamp): the details come from
+ * retell_client_agent_details. */
 int retell_client_list_agents(struct app *app, const char *api_key, const char *pagination_key,
 			      struct retell_page *page, struct err *err) MUSTCHECK;
 
@@ -34,9 +38,16 @@ struct retell_agent {
 	int published;	 /* -1 absent, 0, 1 */
 	int64_t version; /* -1 absent */
 };
-/* Reads one item of a list-agents page; an item of another shape: 502 "provider_bad_answer". */
+/* Reads one item of a list-agents page, or a whole agent; an item of another shape: 502
+ * "provider_bad_answer". */
 int retell_client_agent(struct json_object *item, struct retell_agent *out,
 			struct err *err) MUSTCHECK;
+
+/* GET /get-agent/{agent_id} for each of the n agents, app->cfg.sync_detail_concurrency at a
+ * time: fills their voice_id, language, published and version (arena-owned strings). An agent
+ * deleted since it was listed (404) keeps what the list said; any other failure is err. */
+int retell_client_agent_details(struct app *app, struct arena *arena, const char *api_key,
+				struct retell_agent *agents, size_t n, struct err *err) MUSTCHECK;
 
 /* POST /v3/list-calls: calls with start_timestamp >= since_ms (ascending) of the given agents
  * (NULL-terminated provider agent ids; NULL = all), limit per page (1..1000). */

@@ -124,6 +124,10 @@ REQUESTS = {
     "call-stats GET ?user_id=A": GET("call-stats", user_a),
     "call-stats GET (own scope)": GET("call-stats"),
     "get-call-recording GET A's call": GET("get-call-recording", lambda w: {"call_id": w.call_a}),
+    "get-call GET A's call": GET("get-call", lambda w: {"id": w.call_a}),
+    "connections GET ?user_id=A": GET("connections", user_a),
+    "connections DELETE ?provider=retell&user_id=A":
+        DELETE("connections", lambda w: {"provider": "retell", "user_id": w.a}),
     "get-call-recording GET A's call link=1":
         GET("get-call-recording", lambda w: {"call_id": w.call_a, "link": "1"}),
     "retell-connection GET ?user_id=A": GET("retell-connection", user_a),
@@ -164,13 +168,20 @@ MATRIX = {
     "call-stats GET (own scope)":                     (401, 401, 401, 401, 200, 200, 200, 200),
     # the recording proxy: a call the caller may not see is 404, exactly like a missing one
     "get-call-recording GET A's call":                (401, 401, 401, 401, 200, 404, 200, 200),
+    # one call whole: whoever list-calls shows it to
+    "get-call GET A's call":                          (401, 401, 401, 401, 200, 404, 200, 200),
+    # connection status: a user's own (another's: 403), admins name the user; disconnecting is
+    # for admins
+    "connections GET ?user_id=A":                     (401, 401, 401, 401, 200, 403, 200, 200),
+    "connections DELETE ?provider=retell&user_id=A": (401, 401, 401, 401, 403, 403, 200, 200),
     "get-call-recording GET A's call link=1":         (401, 401, 401, 401, 200, 404, 200, 200),
     # admin functions: a client is 403, even on their own data
     "retell-connection GET ?user_id=A":               (401, 401, 401, 401, 403, 403, 200, 200),
     "retell-connection POST {user_id: A, api_key}":   (401, 401, 401, 401, 403, 403, 200, 200),
     "retell-connection POST {api_key, test_only}":    (401, 401, 401, 401, 403, 403, 200, 200),
     "retell-connection DELETE ?user_id=A":            (401, 401, 401, 401, 403, 403, 200, 200),
-    "assign-agents GET ?user_id=A":                   (401, 401, 401, 401, 403, 403, 200, 200),
+    # a client lists their own assigned agents (labelled), not another user's
+    "assign-agents GET ?user_id=A":                   (401, 401, 401, 401, 200, 403, 200, 200),
     "assign-agents POST A <- agent":                  (401, 401, 401, 401, 403, 403, 200, 200),
     "assign-agents DELETE A -/- agent":               (401, 401, 401, 401, 403, 403, 200, 200),
     "fetch-available-agents POST {user_id: A}":       (401, 401, 401, 401, 403, 403, 200, 200),

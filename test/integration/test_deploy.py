@@ -87,6 +87,8 @@ def render_callbridge_conf(run_dir, conf_dir, server_read_timeout=None):
     conf_dir.mkdir(parents=True, exist_ok=True)
     (conf_dir / "callbridge.conf").write_text(text)
     shutil.copy(ROOT / "nginx" / "callbridge-fastcgi.conf", conf_dir / "callbridge-fastcgi.conf")
+    cors = (ROOT / "nginx" / "callbridge-cors.conf").read_text().replace("@CORS_ORIGIN@", "*")
+    (conf_dir / "callbridge-cors.conf").write_text(cors)
     return conf_dir / "callbridge.conf"
 
 

@@ -21,7 +21,7 @@ def test_agents_over_several_pages_are_upserted_with_assignment(clean, fake, htt
     pages = [(q["query"]["page"][0], q["query"]["pageSize"][0], q["query"]["locationId"][0])
              for q in fake.requests_for("/voice-ai/agents")]
     assert pages == [("1", "50", LOC), ("2", "50", LOC), ("3", "50", LOC)]
-    assert all(q["headers"]["version"] == "2021-07-28" for q in fake.requests_for("/voice-ai/agents"))
+    assert all(q["headers"]["version"] == "2021-04-15" for q in fake.requests_for("/voice-ai/agents"))
 
     # assign one, rename one at the provider: a second listing updates, never duplicates
     chosen = next(a for a in agents if a["highlevel_agent_id"] == "hl_agent_007")

@@ -101,7 +101,7 @@ def test_highlevel_recording_streams_with_the_location_token(listeners, fake, ht
     check_ranges(http, listeners, call_id, data)
     req = fake.requests_for("/conversations/messages/")[0]
     assert req["path"] == f"/conversations/messages/{log['messageId']}/locations/{LOC}/recording"
-    assert req["headers"]["version"] == "2021-07-28"
+    assert req["headers"]["version"] == "2021-04-15"
     _, tokens = hl.stored_tokens(listeners["stack"], listeners["owner"])
     assert req["headers"]["authorization"] == "Bearer " + tokens["access_token"]
     purposes = {r["purpose"] for r in listeners["stack"].sql("SELECT purpose FROM key_usage_audit")}

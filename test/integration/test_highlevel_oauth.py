@@ -22,7 +22,7 @@ def test_code_flow_stores_sealed_tokens_and_location(clean, fake, http):
     url = urlsplit(started["authorize_url"])
     query = {k: v[0] for k, v in parse_qs(url.query).items()}
     assert f"{url.scheme}://{url.netloc}{url.path}" == \
-        "https://marketplace.leadconnectorhq.com/oauth/chooselocation"
+        "https://marketplace.leadconnectorhq.com/v2/oauth/chooselocation"
     assert query == {"response_type": "code", "redirect_uri": "http://127.0.0.1/oauth/callback",
                      "client_id": "fake-hl-client-id", "state": started["state"],
                      "scope": "voice-ai-agents.readonly voice-ai-dashboard.readonly"

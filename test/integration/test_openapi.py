@@ -632,6 +632,9 @@ def test_every_database_backed_operation_answers_a_documented_503_while_postgres
         ("GET", "/get-call-recording", {"params": {"call_id": RANDOM_USER}}),
         ("GET", "/list-calls", {}),
         ("GET", "/call-stats", {}),
+        ("GET", "/get-call", {"params": {"id": RANDOM_USER}}),
+        ("GET", "/connections", {"params": {"user_id": world.client}}),
+        ("DELETE", "/connections", {"params": {"provider": "highlevel", "user_id": world.client}}),
     ]
     assert {(p, m.lower()) for m, p, _ in cases} == set(openapi.operations())
     stack.pg_stop()

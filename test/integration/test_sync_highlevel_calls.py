@@ -38,7 +38,7 @@ def test_initial_sync_pages_through_the_window_and_keeps_message_ids(highlevel_c
     queries = log_queries(fake)
     assert [q["page"] for q in queries] == ["1", "2", "3"]
     assert all(q["pageSize"] == "50" and q["locationId"] == LOC and q["sortBy"] == "createdAt"
-               and q["sort"] == "asc" for q in queries)
+               and q["sort"] == "ascend" for q in queries)
     assert int(queries[0]["startDate"]) == 1420070400000
     assert abs(int(queries[0]["endDate"]) - now_ms()) < 60_000
     assert len({(q["startDate"], q["endDate"]) for q in queries}) == 1  # one fixed window

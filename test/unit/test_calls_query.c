@@ -25,7 +25,7 @@ static int parse(const char *query, const struct auth_caller *caller, enum calls
 	memset(&req, 0, sizeof(req));
 	req.arena = arena;
 	req.query = query;
-	return calls_query_parse(&req, caller, kind, q) == 0 ? 0 : req.err.status;
+	return calls_query_parse(&req, caller, NULL, kind, q) == 0 ? 0 : req.err.status;
 }
 
 static void test_scope(void) {

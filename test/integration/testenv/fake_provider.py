@@ -29,8 +29,8 @@ import http.client
 import itertools
 import json
 import operator
+import os
 import re
-import secrets
 import signal
 import struct
 import sys
@@ -42,6 +42,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 RECORDING_SIZE = 200_000
@@ -74,6 +75,14 @@ CONVERSATION = (
 )
 DEFAULT_TRANSCRIPT_BYTES = 300
 RANGE_RE = re.compile(r"bytes=(\d*)-(\d*)")
+# HighLevel's documents distilled (test/integration/contracts/highlevel.json): the fake refuses
+# what they say the API refuses (a wrong Version, a value outside an enum, a non-number).
+HL_CONTRACT = json.loads((Path(__file__).resolve().parent.parent / "contracts" / "highlevel.json").read_text())
+HL_ENDPOINTS = {(e["method"], e["path"]): e for e in HL_CONTRACT["endpoints"]}
+RETELL_STRING_OPS = {
+    "eq": operator.eq, "ne": operator.ne, "sw": str.startswith, "ew": str.endswith,
+    "co": lambda text, part: part in text,
+}
 
 
 class HTTPError(Exception):
@@ -156,6 +165,12 @@ def parse_timestamp_ms(text: str) -> int:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return round(moment.timestamp() * 1000)
+
+
+def random_hex(nbytes: int) -> str:
+    """Like secrets.token_hex, which this file cannot import when run as a script from testenv/
+    (testenv/secrets.py shadows the standard module there)."""
+    return os.urandom(nbytes).hex()
 
 
 def now_ms() -> int:
@@ -243,6 +258,33 @@ def call_matcher(criteria: dict) -> Callable[[object], bool]:
     return lambda call: all(test(call) for test in tests)
 
 
+def agent_matcher(criteria) -> Callable[[dict], bool]:
+    """Predicate on an agent for list-agents' filter_criteria: channel ({type: string, op, value})
+    and query (case-insensitive substring of the name, or substring of the id)."""
+    if not isinstance(criteria, dict) or set(criteria) - {"channel", "query"}:
+        raise HTTPError(400, f"Invalid filter_criteria: {json.dumps(criteria)}")
+    tests = []
+    channel = criteria.get("channel")
+    if channel is not None:
+        if not isinstance(channel, dict) or channel.get("type") != "string" \
+                or channel.get("op") not in RETELL_STRING_OPS or channel.get("value") not in ("voice", "chat"):
+            raise HTTPError(400, f"Invalid channel filter: {json.dumps(channel)}")
+        compare, value = RETELL_STRING_OPS[channel["op"]], channel["value"]
+        tests.append(lambda agent: compare(agent["channel"], value))
+    text = criteria.get("query")
+    if text is not None:
+        if not isinstance(text, str):
+            raise HTTPError(400, "query must be a string")
+        tests.append(lambda agent: text.lower() in agent["agent_name"].lower() or text in agent["agent_id"])
+    return lambda agent: all(test(agent) for test in tests)
+
+
+def agent_list_item(agent: dict) -> dict:
+    """A list-agents item: the short form retell-sdk's AgentListResponse.Item describes."""
+    return {"agent_id": agent["agent_id"], "agent_name": agent["agent_name"], "channel": agent["channel"],
+            "tags": {}, "user_modified_timestamp": agent["last_modification_timestamp"]}
+
+
 def page_after(keys: list, lo: int, hi: int, cursor, ascending: bool, limit: int, lookup, match):
     """Up to `limit` matching items among sorted keys[lo:hi] strictly after cursor; and whether more follow."""
     if cursor is not None:
@@ -328,6 +370,24 @@ def error_response(path: str, err: HTTPError) -> Response:
     return json_response(err.status, body, err.headers)
 
 
+def hl_check_request(req: dict, endpoint: dict) -> None:
+    """Refuses a request HighLevel's documents say is invalid: a missing or undocumented Version
+    (400 "version header is invalid"), a query value outside its enum or not of its type (400)."""
+    for name, rule in endpoint["headers"].items():
+        value = req["headers"].get(name.lower())
+        if (rule["required"] and value is None) or (value is not None and value not in rule.get("enum", [value])):
+            raise HTTPError(400, f"{name.lower()} header is invalid")
+    for name, values in req["query"].items():
+        rule = endpoint["query"].get(name)
+        if rule is None:
+            continue  # the documents do not say what the API does with these: test_contract_* flags them
+        value = values[0]
+        if "enum" in rule and value not in rule["enum"]:
+            raise HTTPError(400, f"{name} must be one of the following values: {', '.join(rule['enum'])}")
+        if rule.get("type") == "number" and not re.fullmatch(r"-?\d+(\.\d+)?", value):
+            raise HTTPError(400, f"{name} must be a number conforming to the specified constraints")
+
+
 # ---------------------------------------------------------------- HTTP plumbing
 
 class _Server(ThreadingHTTPServer):
@@ -367,6 +427,15 @@ ROUTES = tuple((method, re.compile(pattern), name, auth) for method, pattern, na
      "_hl_recording", "hl"),
 ))
 
+# the contract endpoint (highlevel.json) each HighLevel route serves
+HL_ROUTE_PATHS = {
+    "_hl_list_agents": "/voice-ai/agents",
+    "_hl_get_agent": "/voice-ai/agents/{agentId}",
+    "_hl_list_call_logs": "/voice-ai/dashboard/call-logs",
+    "_hl_get_call_log": "/voice-ai/dashboard/call-logs/{callId}",
+    "_hl_recording": "/conversations/messages/{messageId}/locations/{locationId}/recording",
+}
+
 
 class FakeProvider:
     """Fake Retell and HighLevel APIs served on 127.0.0.1 from a background thread."""
@@ -397,6 +466,13 @@ class FakeProvider:
         self.hl_refresh_count = 0
         self.hl_agents: dict[str, list[dict]] = {}
         self.hl_call_logs: dict[str, list[dict]] = {}
+        # HighLevel rate limits (per location): a burst window and a daily quota.
+        self.hl_burst_max = 100
+        self.hl_interval_ms = 10_000
+        self.hl_daily_limit = 200_000
+        self.hl_daily_used: dict[str, int] = {}
+        self.hl_windows: dict[str, tuple[float, int]] = {}
+        self.hl_rate_limited = 0  # 429s answered
         # Requests and faults.
         self.requests: list[dict] = []
         self.record_requests = True
@@ -488,15 +564,22 @@ class FakeProvider:
                 break
         else:
             return error_response(req["path"], HTTPError(404, "Not found"))
+        rate_headers: dict = {}
         try:
             with self.lock:
                 credential = self._authenticate(auth, req)
-                return getattr(self, name)(req, credential, **match.groupdict())
+                if auth == "hl":
+                    hl_check_request(req, HL_ENDPOINTS[(method, HL_ROUTE_PATHS[name])])
+                    rate_headers = self._hl_rate_limit(credential["location_id"])
+                resp = getattr(self, name)(req, credential, **match.groupdict())
         except HTTPError as err:
+            err.headers = {**rate_headers, **err.headers}
             return error_response(req["path"], err)
         except Exception as err:  # a bug in the fake: make it visible to the test
             traceback.print_exc()
             return error_response(req["path"], HTTPError(500, f"fake provider error: {err!r}"))
+        resp.headers.update(rate_headers)
+        return resp
 
     def _authenticate(self, auth: str | None, req: dict):
         """The Retell API key, the HighLevel token record, or None for open routes."""
@@ -507,10 +590,37 @@ class FakeProvider:
             return key
         if auth == "hl":
             token = self.hl_tokens.get(bearer(req) or "")
-            if token is None or token["expires_at"] <= time.time() or "version" not in req["headers"]:
+            if token is None or token["expires_at"] <= time.time():
                 raise HTTPError(401, "Invalid JWT")
             return token
         return None
+
+    def _hl_rate_limit(self, location_id: str) -> dict:
+        """HighLevel's X-RateLimit-* headers for one more request of the location, or a 429.
+
+        A burst window of hl_burst_max requests per hl_interval_ms and a daily quota of
+        hl_daily_limit per location; a refused request spends neither."""
+        now = time.monotonic()
+        start, used = self.hl_windows.get(location_id, (now, 0))
+        if now - start >= self.hl_interval_ms / 1000:
+            start, used = now, 0
+        daily_used = self.hl_daily_used.get(location_id, 0)
+        allowed = daily_used < self.hl_daily_limit and used < self.hl_burst_max
+        if allowed:
+            used, daily_used = used + 1, daily_used + 1
+            self.hl_windows[location_id] = (start, used)
+            self.hl_daily_used[location_id] = daily_used
+        headers = {
+            "X-RateLimit-Limit-Daily": str(self.hl_daily_limit),
+            "X-RateLimit-Daily-Remaining": str(max(self.hl_daily_limit - daily_used, 0)),
+            "X-RateLimit-Interval-Milliseconds": str(self.hl_interval_ms),
+            "X-RateLimit-Max": str(self.hl_burst_max),
+            "X-RateLimit-Remaining": str(max(self.hl_burst_max - used, 0)),
+        }
+        if not allowed:
+            self.hl_rate_limited += 1
+            raise HTTPError(429, "Too many requests", headers=headers)
+        return headers
 
     # ------------------------------------------------------------ Retell state helpers
 
@@ -526,13 +636,14 @@ class FakeProvider:
             "version": 0,
             "is_published": True,
             "voice_id": "11labs-Adrian",
-            "voice_model": "eleven_turbo_v2",
+            "voice_model": "eleven_flash_v2",
             "voice_speed": 1.0,
             "language": "en-US",
             "responsiveness": 1.0,
             "response_engine": {"type": "retell-llm", "llm_id": self._new_id("llm_", 24), "version": 0},
             "webhook_url": None,
             "last_modification_timestamp": now_ms(),
+            "channel": "voice",  # not part of the agent object: list-agents items and filters use it
             **fields,
         }
         with self.lock:
@@ -716,30 +827,37 @@ class FakeProvider:
         return json_response(200, call)
 
     def _retell_list_agents(self, req: dict, key: str) -> Response:
-        self._json_object(req)  # filter_criteria is accepted and ignored
+        """POST /v2/list-agents: short items (agent_list_item), voice and chat agents alike
+        unless filter_criteria.channel selects one, newest modification first by default."""
+        body = self._json_object(req)
+        unknown = set(body) - {"filter_criteria"}
+        if unknown:
+            raise HTTPError(400, f"Unknown body field: {sorted(unknown)[0]}")
+        match = agent_matcher(body.get("filter_criteria") or {})
         limit = int_param(query_value(req, "limit"), "limit", 1000, 1, 1000)
         order = query_value(req, "sort_order", "descending")
         if order not in ("ascending", "descending"):
             raise HTTPError(400, "sort_order must be ascending or descending")
         cursor = decode_cursor(query_value(req, "pagination_key"))
         agents = {agent["agent_id"]: agent for agent in self.retell_agents.get(key, [])}
-        keys = sorted((agent.get("last_modification_timestamp") or 0, agent_id) for agent_id, agent in agents.items())
+        keys = sorted((agent["last_modification_timestamp"], agent_id) for agent_id, agent in agents.items())
         page, has_more = page_after(keys, 0, len(keys), cursor, order == "ascending", limit,
-                                    lambda sort_key: agents[sort_key[1]], lambda agent: True)
-        answer = {"items": page, "has_more": has_more}
+                                    lambda sort_key: agents[sort_key[1]], match)
+        answer = {"items": [agent_list_item(agent) for agent in page], "has_more": has_more}
         if has_more:
-            answer["pagination_key"] = encode_cursor(
-                (page[-1].get("last_modification_timestamp") or 0, page[-1]["agent_id"]))
+            answer["pagination_key"] = encode_cursor((page[-1]["last_modification_timestamp"], page[-1]["agent_id"]))
         return json_response(200, answer)
 
     def _retell_list_agents_legacy(self, req: dict, key: str) -> Response:
-        return json_response(200, self.retell_agents.get(key, []))
+        """GET /list-agents (legacy): every voice agent, whole."""
+        return json_response(200, [{k: v for k, v in agent.items() if k != "channel"}
+                                   for agent in self.retell_agents.get(key, []) if agent["channel"] == "voice"])
 
     def _retell_get_agent(self, req: dict, key: str, agent_id: str) -> Response:
         agent = self._find_agent(agent_id, key)
-        if agent is None:
+        if agent is None or agent["channel"] != "voice":  # chat agents live at /get-chat-agent
             raise HTTPError(404, "Agent not found")
-        return json_response(200, agent)
+        return json_response(200, {k: v for k, v in agent.items() if k != "channel"})
 
     def _retell_recording(self, req: dict, _: None, call_id: str) -> Response:
         call = self._find_call(call_id)
@@ -755,16 +873,16 @@ class FakeProvider:
 
     # ------------------------------------------------------------ HighLevel state helpers
 
-    def hl_issue_code(self, location_id: str) -> str:
+    def hl_issue_code(self, location_id: str, code: str | None = None) -> str:
         """A single-use authorization code for the location."""
-        code = "hlcode_" + secrets.token_hex(16)
+        code = code or "hlcode_" + random_hex(16)
         with self.lock:
             self.hl_codes[code] = location_id
         return code
 
-    def hl_issue_tokens(self, location_id: str) -> tuple[str, str]:
+    def hl_issue_tokens(self, location_id: str, access: str | None = None) -> tuple[str, str]:
         """A valid (access token, single-use refresh token) pair for the location."""
-        access, refresh = "hlat_" + secrets.token_hex(24), "hlrt_" + secrets.token_hex(24)
+        access, refresh = access or "hlat_" + random_hex(24), "hlrt_" + random_hex(24)
         with self.lock:
             self.hl_tokens[access] = {"location_id": location_id, "expires_at": time.time() + self.hl_expires_in}
             self.hl_refresh_tokens[refresh] = location_id
@@ -799,7 +917,6 @@ class FakeProvider:
         """A Voice AI call log (not stored: add_hl_call)."""
         return {
             "id": call_id or self._new_id("", 24),
-            "locationId": location_id,
             "agentId": agent_id,
             "contactId": self._new_id("", 20),
             "fromNumber": f"+1415555{next(self._sequence) % 10000:04d}",
@@ -883,12 +1000,12 @@ class FakeProvider:
         logs = self.hl_call_logs.get(self._hl_location(req, token), [])
         tests = self._hl_call_log_tests(req)
         selected = [log for log in logs if all(test(log) for test in tests)]
-        sort_by = query_value(req, "sortBy") or "createdAt"
-        if sort_by not in ("createdAt", "duration"):
-            raise HTTPError(422, "sortBy must be createdAt or duration")
-        sort_value = (lambda log: parse_timestamp_ms(log["createdAt"])) if sort_by == "createdAt" \
-            else operator.itemgetter("duration")
-        selected.sort(key=lambda log: (sort_value(log), log["id"]), reverse=query_value(req, "sort") != "asc")
+        # sort (ascend | descend) applies only with sortBy; without sortBy the newest come first
+        sort_by = query_value(req, "sortBy")
+        ascending = sort_by is not None and query_value(req, "sort") == "ascend"
+        sort_value = operator.itemgetter("duration") if sort_by == "duration" \
+            else (lambda log: parse_timestamp_ms(log["createdAt"]))
+        selected.sort(key=lambda log: (sort_value(log), log["id"]), reverse=not ascending)
         return self._hl_page(req, selected, "callLogs")
 
     @staticmethod
@@ -900,14 +1017,13 @@ class FakeProvider:
         contact_ids = query_value(req, "contactId")
         if contact_ids:
             tests.append(lambda log: log.get("contactId") in contact_ids.split(","))
-        for name, compare in (("startDate", operator.ge), ("endDate", operator.le)):
-            text = query_value(req, name)
-            if text:
-                try:
-                    bound = parse_timestamp_ms(text)
-                except ValueError:
-                    raise HTTPError(422, f"{name} must be ISO 8601 or epoch milliseconds") from None
-                tests.append(lambda log, c=compare, b=bound: c(parse_timestamp_ms(log["createdAt"]), b))
+        start, end = query_value(req, "startDate"), query_value(req, "endDate")
+        if (start is None) != (end is None):
+            raise HTTPError(400, "startDate and endDate must be provided together")
+        if start is not None:
+            # epoch milliseconds (hl_check_request made sure they are numbers)
+            low, high = float(start), float(end)
+            tests.append(lambda log: low <= parse_timestamp_ms(log["createdAt"]) <= high)
         return tests
 
     def _hl_get_call_log(self, req: dict, token: dict, log_id: str) -> Response:
@@ -926,6 +1042,19 @@ class FakeProvider:
 
 # ---------------------------------------------------------------- command line
 
+def seed_highlevel(provider: FakeProvider, location_id: str, token: str | None, agent_ids: list[str],
+                   calls_per_agent: int, step_ms: int) -> None:
+    """A location with its token, agents and call logs (one trial call per agent), created in the past."""
+    provider.hl_issue_tokens(location_id, token)
+    start = now_ms() - (calls_per_agent + 1) * len(agent_ids) * step_ms
+    for n, agent_id in enumerate(agent_ids):
+        provider.add_hl_agent(location_id, agent_id=agent_id, name=f"Voice {agent_id}")
+        for i in range(calls_per_agent):
+            at = start + (i * len(agent_ids) + n) * step_ms
+            provider.add_hl_call(location_id, provider.make_hl_call(location_id, agent_id, created_at_ms=at,
+                                                                    trialCall=i == calls_per_agent - 1))
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Fake Retell and HighLevel APIs for benchmarks.")
     parser.add_argument("--port", type=int, default=0)
@@ -936,17 +1065,38 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--step-ms", type=int, default=60_000, help="time between generated calls")
     parser.add_argument("--start-ms", type=int, default=None, help="first call (default: the last ends now)")
     parser.add_argument("--recording-bytes", type=int, default=RECORDING_SIZE)
+    parser.add_argument("--web-calls", type=int, default=0, help="web calls of the first agent to add")
+    parser.add_argument("--chat-agents", default="", help="comma-separated Retell chat agent ids")
+    parser.add_argument("--highlevel-location", default=None, help="a HighLevel location to serve")
+    parser.add_argument("--highlevel-token", default=None, help="its access token")
+    parser.add_argument("--highlevel-agents", default="", help="comma-separated agent ids of the location")
+    parser.add_argument("--highlevel-calls", type=int, default=0, help="call logs per HighLevel agent")
+    parser.add_argument("--highlevel-code", default=None, help="a single-use authorization code of the location")
+    parser.add_argument("--highlevel-daily-limit", type=int, default=200_000)
+    parser.add_argument("--highlevel-burst-max", type=int, default=100, help="requests per interval")
+    parser.add_argument("--highlevel-interval-ms", type=int, default=10_000)
     args = parser.parse_args(argv)
     agent_ids = [a for a in args.agents.split(",") if a]
-    if args.calls and not agent_ids:
-        parser.error("--calls needs at least one agent in --agents")
+    if (args.calls or args.web_calls) and not agent_ids:
+        parser.error("--calls and --web-calls need at least one agent in --agents")
 
     provider = FakeProvider(args.port)
     provider.record_requests = False  # nobody can read them from another process
     provider.recording_size = args.recording_bytes
     for agent_id in agent_ids:
         provider.add_retell_agent(args.retell_key, agent_id=agent_id, name=f"Bench {agent_id}")
+    for agent_id in (a for a in args.chat_agents.split(",") if a):
+        provider.add_retell_agent(args.retell_key, agent_id=agent_id, name=f"Chat {agent_id}", channel="chat")
     provider.retell_keys.add(args.retell_key)
+    for _ in range(args.web_calls):
+        provider.add_retell_call(args.retell_key, provider.make_retell_call(agent_ids[0], call_type="web_call"))
+    provider.hl_daily_limit = args.highlevel_daily_limit
+    provider.hl_burst_max, provider.hl_interval_ms = args.highlevel_burst_max, args.highlevel_interval_ms
+    if args.highlevel_code:
+        provider.hl_issue_code(args.highlevel_location, args.highlevel_code)
+    if args.highlevel_location:
+        seed_highlevel(provider, args.highlevel_location, args.highlevel_token,
+                       [a for a in args.highlevel_agents.split(",") if a], args.highlevel_calls, args.step_ms)
     if args.calls:
         start = args.start_ms if args.start_ms is not None else now_ms() - args.calls * args.step_ms
         provider.generate_retell_calls(args.retell_key, agent_ids, args.calls, start, args.step_ms,

@@ -16,7 +16,7 @@ import pytest
 from .fake_provider import FakeProvider, iso_ms
 
 KEY = "key_test"
-HL_VERSION = {"Version": "2021-07-28"}
+HL_VERSION = {"Version": "2021-04-15"}  # every /voice-ai/* and the recording endpoint
 
 
 @pytest.fixture
@@ -170,10 +170,25 @@ def test_list_agents_v2_paging_and_legacy(fp):
     assert seen == [f"agent_{i}" for i in (4, 3, 2, 1, 0)]
     status, page = retell(fp, "/v2/list-agents?sort_order=ascending", {})
     assert [a["agent_id"] for a in page["items"]] == [f"agent_{i}" for i in range(5)] and not page["has_more"]
-    assert retell(fp, "/list-agents") == (200, agents)
-    assert retell(fp, "/get-agent/agent_3") == (200, agents[3])
+    assert set(page["items"][0]) == {"agent_id", "agent_name", "channel", "tags", "user_modified_timestamp"}
+    whole = [{k: v for k, v in a.items() if k != "channel"} for a in agents]
+    assert retell(fp, "/list-agents") == (200, whole)
+    assert retell(fp, "/get-agent/agent_3") == (200, whole[3])
     assert retell(fp, "/get-agent/nope")[0] == 404
     assert agents[0]["response_engine"]["type"] == "retell-llm"
+
+
+def test_retell_list_agents_channel_filter(fp):
+    fp.add_retell_agent(KEY, agent_id="voice_1")
+    fp.add_retell_agent(KEY, agent_id="chat_1", channel="chat")
+    status, page = retell(fp, "/v2/list-agents", {})
+    assert status == 200 and {a["agent_id"]: a["channel"] for a in page["items"]} == {"voice_1": "voice", "chat_1": "chat"}
+    voice = {"filter_criteria": {"channel": {"type": "string", "op": "eq", "value": "voice"}}}
+    assert [a["agent_id"] for a in retell(fp, "/v2/list-agents", voice)[1]["items"]] == ["voice_1"]
+    assert retell(fp, "/v2/list-agents", {"filter_criteria": {"channel": "voice"}})[0] == 400
+    assert retell(fp, "/v2/list-agents", {"limit": 5})[0] == 400  # limit is a query parameter
+    assert retell(fp, "/get-agent/chat_1")[0] == 404
+    assert [a["agent_id"] for a in retell(fp, "/list-agents")[1]] == ["voice_1"]
 
 
 def test_retell_recordings(fp):
@@ -225,9 +240,10 @@ def test_highlevel_oauth_code_exchange_and_refresh_rotation(fp):
     assert hl_get(fp, "/voice-ai/agents", second["access_token"], locationId="loc_2")[0] == 403
     assert hl_get(fp, "/voice-ai/agents", "bogus", locationId="loc_1") == \
         (401, {"statusCode": 401, "message": "Invalid JWT"})
-    status, _, _ = call_api(f"{fp.url}/voice-ai/agents?locationId=loc_1",
-                            headers={"Authorization": f"Bearer {second['access_token']}"})
-    assert status == 401  # no Version header
+    for version in ({}, {"Version": "2021-07-28"}):
+        status, _, raw = call_api(f"{fp.url}/voice-ai/agents?locationId=loc_1",
+                                  headers={"Authorization": f"Bearer {second['access_token']}", **version})
+        assert (status, json.loads(raw)["message"]) == (400, "version header is invalid")
     fp.hl_tokens[second["access_token"]]["expires_at"] = time.time() - 1
     assert hl_get(fp, "/voice-ai/agents", second["access_token"], locationId="loc_1")[0] == 401
 
@@ -244,7 +260,8 @@ def test_highlevel_call_logs_paging_filters_and_recording(fp):
     seen, page = [], 1
     while True:
         status, body = hl_get(fp, "/voice-ai/dashboard/call-logs", access, locationId="loc_1", page=page,
-                              pageSize=10, sort="asc", startDate=iso_ms(base + 60_000), endDate=base + 20 * 60_000)
+                              pageSize=10, sortBy="createdAt", sort="ascend", startDate=base + 60_000,
+                              endDate=base + 20 * 60_000)
         assert status == 200 and body["total"] == 20 and body["pageSize"] == 10
         seen += [log["id"] for log in body["callLogs"]]
         if page * body["pageSize"] >= body["total"]:
@@ -254,6 +271,11 @@ def test_highlevel_call_logs_paging_filters_and_recording(fp):
 
     status, body = hl_get(fp, "/voice-ai/dashboard/call-logs", access, locationId="loc_1", agentId="ag1")
     assert body["total"] == 11 and body["callLogs"][0]["id"] == logs[21]["id"]  # newest first
+    status, body = hl_get(fp, "/voice-ai/dashboard/call-logs", access, locationId="loc_1", sort="ascend")
+    assert body["callLogs"][0]["id"] == logs[22]["id"]  # sort applies only with sortBy
+    for bad in ({"sortBy": "createdAt", "sort": "asc"}, {"sortBy": "id"}, {"startDate": iso_ms(base), "endDate": base},
+                {"startDate": base}):
+        assert hl_get(fp, "/voice-ai/dashboard/call-logs", access, locationId="loc_1", **bad)[0] == 400, bad
     assert hl_get(fp, "/voice-ai/dashboard/call-logs", access, locationId="loc_1", pageSize=51)[0] == 422
     assert hl_get(fp, f"/voice-ai/dashboard/call-logs/{logs[5]['id']}", access) == (200, logs[5])
     assert hl_get(fp, "/voice-ai/dashboard/call-logs/nope", access)[0] == 404
@@ -268,6 +290,22 @@ def test_highlevel_call_logs_paging_filters_and_recording(fp):
     assert status == 206 and part == data[-44:] and headers["Content-Range"] == "bytes 500-543/544"
 
 
+def test_highlevel_rate_limits(fp):
+    access, _ = fp.hl_issue_tokens("loc_1")
+    fp.hl_burst_max, fp.hl_interval_ms, fp.hl_daily_limit = 2, 300, 4
+    heads = [call_api(f"{fp.url}/voice-ai/agents?locationId=loc_1",
+                      headers={"Authorization": f"Bearer {access}", **HL_VERSION}) for _ in range(3)]
+    assert [h[0] for h in heads] == [200, 200, 429]
+    assert heads[0][1]["X-RateLimit-Remaining"] == "1" and heads[0][1]["X-RateLimit-Daily-Remaining"] == "3"
+    assert heads[2][1]["X-RateLimit-Interval-Milliseconds"] == "300" and heads[2][1]["X-RateLimit-Max"] == "2"
+    time.sleep(0.35)
+    assert [hl_get(fp, "/voice-ai/agents", access, locationId="loc_1")[0] for _ in range(3)] == [200, 200, 429]
+    time.sleep(0.35)
+    status, headers, _ = call_api(f"{fp.url}/voice-ai/agents?locationId=loc_1",
+                                  headers={"Authorization": f"Bearer {access}", **HL_VERSION})
+    assert status == 429 and headers["X-RateLimit-Daily-Remaining"] == "0" and fp.hl_rate_limited == 3
+
+
 def test_bulk_generation_is_fast(fp):
     began = time.monotonic()
     fp.generate_retell_calls(KEY, ["a1", "a2"], 100_000, 1_700_000_000_000, 1000, transcript_bytes=2000)
@@ -280,7 +318,8 @@ def test_bulk_generation_is_fast(fp):
 
 def test_command_line_serves_until_sigterm():
     script = os.path.join(os.path.dirname(__file__), "fake_provider.py")
-    proc = subprocess.Popen([sys.executable, script, "--retell-key", "kb", "--agents", "x1,x2", "--calls", "300"],
+    proc = subprocess.Popen([sys.executable, script, "--retell-key", "kb", "--agents", "x1,x2", "--calls", "300",
+                             "--highlevel-location", "loc_cli", "--highlevel-token", "tok_cli"],
                             stdout=subprocess.PIPE, text=True)
     try:
         word, url = proc.stdout.readline().split()
