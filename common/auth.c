@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "common/app.h"
+#include "common/crypto.h"
 #include "common/db.h"
 #include "common/jwt.h"
 
@@ -41,14 +42,50 @@ int auth_user_kind(struct app *app, struct http_request *req, const char *user_i
 	return 0;
 }
 
+// 1 when key is one of the comma-separated keys of list. Every listed key of the same length
+// is compared in full (CRYPTO_memcmp), so the time taken says nothing about a match.
+static int listed_secret_key(const char *list, const char *key) {
+	size_t key_len = strlen(key);
+	int found = 0;
+
+	while (list != NULL && *list != '\0') {
+		size_t len = strcspn(list, ",");
+		found |= len == key_len && crypto_equal(list, key, len);
+		list += len + (list[len] == ',');
+	}
+	return found;
+}
+
+// Supabase's opaque API keys: sb_secret_... is the service role when SUPABASE_SECRET_KEYS
+// lists it; any other (sb_publishable_..., an unknown or revoked secret) signs nobody in.
+static int opaque_key_caller(struct app *app, struct http_request *req, const char *key,
+			     struct auth_caller *out) {
+	if (strncmp(key, "sb_secret_", 10) == 0 &&
+	    listed_secret_key(app->cfg.supabase_secret_keys, key)) {
+		out->kind = AUTH_SERVICE;
+		return 0;
+	}
+	return err_set(&req->err, 401, "unauthorized",
+		       strncmp(key, "sb_secret_", 10) == 0 ? "unknown secret key"
+							   : "a signed-in user is required");
+}
+
 int auth_caller(struct app *app, struct http_request *req, struct auth_caller *out) {
 	const char *token = http_bearer(req);
+	const char *apikey = http_header(req, "apikey");
 	struct jwt_claims claims;
 
 	out->kind = AUTH_ANON;
 	out->user_id = NULL;
+	if (token == NULL && apikey != NULL && strncmp(apikey, "sb_", 3) == 0) {
+		token = apikey; // a secret key may come alone in apikey, as Supabase's clients send
+				// it
+	}
 	if (token == NULL) {
 		return err_set(&req->err, 401, "unauthorized", "missing bearer token");
+	}
+	if (strncmp(token, "sb_", 3) == 0) {
+		return opaque_key_caller(app, req, token, out);
 	}
 	if (jwt_verify(app->jwt, req->arena, token, app->cfg.jwt_audience, time(NULL), &claims,
 		       &req->err) < 0) {

@@ -15,8 +15,10 @@ struct auth_caller {
 	const char *user_id; /* arena-owned; NULL for anon and service */
 };
 
-/* Identifies the caller from the Bearer token. No token or an invalid one: 401. A token whose
- * user has no profile counts as a client. Database trouble: 503. */
+/* Identifies the caller from the Bearer token: a user's JWT (aud checked), Supabase's legacy
+ * service_role key (the service role; the anon key is nobody), or an opaque sb_secret_ key
+ * listed in SUPABASE_SECRET_KEYS (Bearer, or apikey alone). No token or an invalid one: 401.
+ * A token whose user has no profile counts as a client. Database trouble: 503. */
 int auth_caller(struct app *app, struct http_request *req, struct auth_caller *out) MUSTCHECK;
 
 /* What user_id is now: AUTH_ADMIN when profiles.role says admin, else AUTH_CLIENT (no profile

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/crypto.h"
+
 #define CREDENTIAL_MAX 65536
 
 enum config_type { CONFIG_STR, CONFIG_SECRET, CONFIG_LONG };
@@ -32,6 +34,7 @@ static const struct config_param params[] = {
 	SECRET("JWT_SECRET", 0, jwt_secret),
 	STR("JWT_JWKS_FILE", 0, NULL, jwt_jwks_file),
 	STR("JWT_AUDIENCE", 0, "authenticated", jwt_audience),
+	SECRET("SUPABASE_SECRET_KEYS", 0, supabase_secret_keys),
 	SECRET("SECRETS_KEYS", 1, secrets_keys),
 	STR("RETELL_BASE_URL", 0, "https://api.retellai.com", retell_base_url),
 	STR("HIGHLEVEL_BASE_URL", 0, "https://services.leadconnectorhq.com", highlevel_base_url),
@@ -149,6 +152,72 @@ static const char *credential(struct config *cfg, const char *name, char *proble
 	return value;
 }
 
+// What deploy/callbridge.env.example and well-known templates (Supabase's self-hosting example)
+// put where a secret goes: a value holding one was never replaced.
+static const char *const placeholders[] = {"change-me", "changeme", "your-super-secret"};
+
+static const char *placeholder_in(const char *value) {
+	for (size_t i = 0; i < sizeof(placeholders) / sizeof(placeholders[0]); i++) {
+		if (value != NULL && strstr(value, placeholders[i]) != NULL) {
+			return placeholders[i];
+		}
+	}
+	return NULL;
+}
+
+static int one_repeated_byte(const uint8_t *key, size_t len) {
+	for (size_t i = 1; i < len; i++) {
+		if (key[i] != key[0]) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
+// Placeholders, HS256 secrets too short to resist a guess (RFC 7518 3.2: at least the hash's
+// 32 bytes), sealing keys that are one byte repeated (the example's all-zero key), and opaque
+// keys that are not Supabase secret keys: each is a problem of its own.
+static void find_weak_secrets(const struct config *cfg, char *problems, size_t size) {
+	struct crypto_keyring ring;
+	struct err parse = {0};
+	const char *list = cfg->supabase_secret_keys;
+
+	for (size_t i = 0; i < sizeof(params) / sizeof(params[0]); i++) {
+		const char *value;
+
+		memcpy(&value, (const char *)cfg + params[i].offset, sizeof(value));
+		if (params[i].type == CONFIG_SECRET && placeholder_in(value) != NULL) {
+			append_problem(problems, size, params[i].name, "holds a placeholder");
+		}
+	}
+	if (cfg->jwt_secret != NULL && placeholder_in(cfg->jwt_secret) == NULL &&
+	    strlen(cfg->jwt_secret) < 32) {
+		append_problem(problems, size, "JWT_SECRET", "is under 32 bytes");
+	}
+	if (cfg->secrets_keys != NULL &&
+	    crypto_keyring_parse(&ring, cfg->secrets_keys, &parse) < 0) {
+		append_problem(problems, size, "SECRETS_KEYS", "is not id:base64 (32 bytes),...");
+	} else if (cfg->secrets_keys != NULL) {
+		for (int k = 0; k < ring.count; k++) {
+			if (one_repeated_byte(ring.keys[k], CRYPTO_KEY_LEN)) {
+				append_problem(problems, size, "SECRETS_KEYS",
+					       "has a key of one repeated byte");
+				break;
+			}
+		}
+		crypto_keyring_finish(&ring);
+	}
+	while (list != NULL && *list != '\0') {
+		size_t len = strcspn(list, ",");
+		if (len < 32 || strncmp(list, "sb_secret_", 10) != 0) {
+			append_problem(problems, size, "SUPABASE_SECRET_KEYS",
+				       "lists a key that is not sb_secret_...");
+			break;
+		}
+		list += len + (list[len] == ',');
+	}
+}
+
 int config_load(struct config *cfg, struct err *err) {
 	char problems[sizeof(err->msg)] = "";
 
@@ -195,7 +264,13 @@ int config_load(struct config *cfg, struct err *err) {
 		append_problem(problems, sizeof(problems), "JWT_SECRET",
 			       "or JWT_JWKS_FILE is required");
 	}
+	find_weak_secrets(cfg, problems, sizeof(problems));
 	if (problems[0] != '\0') {
+		// how to make real ones (deploy/callbridge.env.example says the same)
+		if (strstr(problems, "SECRET") != NULL) {
+			append_problem(problems, sizeof(problems), "(generate secrets with",
+				       "openssl rand -base64 32)");
+		}
 		return err_set(err, 500, "config", "%s", problems);
 	}
 	return 0;

@@ -12,6 +12,7 @@ struct config {
 	const char *jwt_secret;
 	const char *jwt_jwks_file;
 	const char *jwt_audience;
+	const char *supabase_secret_keys;
 	const char *secrets_keys;
 	const char *retell_base_url;
 	const char *highlevel_base_url;
@@ -45,7 +46,10 @@ struct config {
 /* Fills cfg from the environment (values are borrowed from environ, valid for the process).
  * A secret is read first from systemd's $CREDENTIALS_DIRECTORY (LoadCredential=), as a file
  * named NAME or callbridge_NAME, then from the environment. Every problem is listed in
- * err->msg, not only the first. Release with config_finish, also after a failure. */
+ * err->msg, not only the first; placeholder and weak secrets are problems (the example file's
+ * values, a JWT_SECRET under 32 bytes, a sealing key of one repeated byte), so neither
+ * --check-config nor a function starts with them. Release with config_finish, also after a
+ * failure. */
 int config_load(struct config *cfg, struct err *err) MUSTCHECK;
 void config_finish(struct config *cfg);
 

@@ -10,14 +10,10 @@
 #include "common/arena.h"
 #include "common/log.h"
 
-#define MAX_PREPARED 64
-
 struct db {
 	char *conninfo;
 	PGconn *conn;
 	int in_tx;
-	int nprepared;
-	char *prepared[MAX_PREPARED];
 };
 
 struct db *db_create(const char *conninfo) {
@@ -29,18 +25,10 @@ struct db *db_create(const char *conninfo) {
 	return db;
 }
 
-static void forget_prepared(struct db *db) {
-	for (int i = 0; i < db->nprepared; i++) {
-		free(db->prepared[i]);
-	}
-	db->nprepared = 0;
-}
-
 static void disconnect(struct db *db) {
 	PQfinish(db->conn);
 	db->conn = NULL;
 	db->in_tx = 0;
-	forget_prepared(db);
 }
 
 void db_destroy(struct db *db) {
@@ -108,34 +96,11 @@ static void copy_rows(PGresult *res, struct arena *arena, struct db_rows *rows) 
 	}
 }
 
-static int is_prepared(struct db *db, const char *name) {
-	for (int i = 0; i < db->nprepared; i++) {
-		if (strcmp(db->prepared[i], name) == 0) {
-			return 1;
-		}
-	}
-	return 0;
-}
-
-static PGresult *run(struct db *db, const char *name, const char *sql, int nparams,
-		     const char *const *params) {
-	PGresult *res;
-
-	if (name == NULL) {
-		return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
-	}
-	if (!is_prepared(db, name)) {
-		res = PQprepare(db->conn, name, sql, nparams, NULL);
-		if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-			return res;
-		}
-		PQclear(res);
-		if (db->nprepared < MAX_PREPARED &&
-		    (db->prepared[db->nprepared] = strdup(name)) != NULL) {
-			db->nprepared++;
-		}
-	}
-	return PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+// Always the unnamed statement (PQexecParams: parse, bind and execute in one round trip): a
+// named prepared statement lives on one server connection, and behind a pooler in transaction
+// mode (PgBouncer, Supavisor) the next transaction may get another one where it does not exist.
+static PGresult *run(struct db *db, const char *sql, int nparams, const char *const *params) {
+	return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
 int db_exec(struct db *db, struct arena *arena, const char *name, const char *sql, int nparams,
@@ -147,7 +112,7 @@ int db_exec(struct db *db, struct arena *arena, const char *name, const char *sq
 	if (ensure_connected(db, err) < 0) {
 		return -1;
 	}
-	res = run(db, name, sql, nparams, params);
+	res = run(db, sql, nparams, params);
 	if (PQstatus(db->conn) != CONNECTION_OK && !db->in_tx) {
 		// the server went away between statements: one fresh connection, one more try
 		PQclear(res);
@@ -156,15 +121,15 @@ int db_exec(struct db *db, struct arena *arena, const char *name, const char *sq
 		if (ensure_connected(db, err) < 0) {
 			goto done;
 		}
-		res = run(db, name, sql, nparams, params);
+		res = run(db, sql, nparams, params);
 	}
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
 		const char *state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
 		int status = PQstatus(db->conn) != CONNECTION_OK ? 503 : status_for_sqlstate(state);
 
-		log_warn("query failed sqlstate=%s: %s", state != NULL ? state : "-",
-			 PQresultErrorMessage(res));
+		log_warn("query %s failed sqlstate=%s: %s", name != NULL ? name : "-",
+			 state != NULL ? state : "-", PQresultErrorMessage(res));
 		if (status == 503) {
 			err_set(err, 503, "db_unavailable", "database unavailable, retry later");
 		} else if (status == 400) {

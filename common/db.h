@@ -27,8 +27,8 @@ void db_destroy(struct db *db);
 /* Runs one statement with text parameters (NULL = SQL NULL). rows may be NULL when the
  * caller needs none. Errors: a lost or unreachable server is 503 "db_unavailable" (one
  * reconnect is tried outside a transaction); SQLSTATE classes map to statuses (23505 -> 409,
- * 22xxx -> 400, 40001/40P01 -> 503, others 500). Named statements are prepared once per
- * connection when name is not NULL. */
+ * 22xxx -> 400, 40001/40P01 -> 503, others 500). name (may be NULL) labels the statement in
+ * logs only: nothing is prepared under it, so a pooler in transaction mode is safe. */
 int db_exec(struct db *db, struct arena *arena, const char *name, const char *sql, int nparams,
 	    const char *const *params, struct db_rows *rows, struct err *err) MUSTCHECK;
 

@@ -8,7 +8,7 @@
 struct err {
 	int status;    /* HTTP status the failure maps to; 0 = no error */
 	char code[48]; /* machine code for the JSON "error" field */
-	char msg[256]; /* human text for the JSON "message" field */
+	char msg[512]; /* human text for the JSON "message" field (a config error lists many) */
 };
 
 /* Records the error unless one is already set (the first cause wins) and returns -1,

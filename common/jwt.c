@@ -260,10 +260,28 @@ static int check_signature(const struct jwt_keys *keys, struct json_object *head
 	return err_set(err, 401, "invalid_token", "algorithm not accepted");
 }
 
+// Supabase's legacy API keys (the anon and service_role keys of Project Settings > API) are
+// HS256 JWTs with iss "supabase", ref, role, iat and exp, and no aud and no sub: they name a
+// role, never a user. Only they may omit aud; a user's session token must carry it.
+static int is_supabase_api_key(struct json_object *payload) {
+	const char *iss = NULL;
+	const char *role = NULL;
+	struct err ignored = {0};
+
+	return jsonh_get_string(payload, "iss", 0, &iss, &ignored) == 0 && iss != NULL &&
+	       strcmp(iss, "supabase") == 0 &&
+	       jsonh_get_string(payload, "role", 0, &role, &ignored) == 0 && role != NULL &&
+	       (strcmp(role, "service_role") == 0 || strcmp(role, "anon") == 0) &&
+	       !json_object_object_get_ex(payload, "sub", NULL);
+}
+
 static int check_audience(struct json_object *payload, const char *audience, struct err *err) {
 	struct json_object *aud = NULL;
 
 	if (!json_object_object_get_ex(payload, "aud", &aud)) {
+		if (is_supabase_api_key(payload)) {
+			return 0;
+		}
 		return err_set(err, 401, "invalid_token", "no audience");
 	}
 	if (json_object_is_type(aud, json_type_string)) {

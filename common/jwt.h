@@ -24,7 +24,9 @@ struct jwt_claims {
 struct jwt_keys *jwt_keys_create(const char *hs_secret, const char *jwks_path, struct err *err);
 void jwt_keys_destroy(struct jwt_keys *keys);
 
-/* Verifies signature, exp (30 s leeway), nbf and aud. Claims point into the arena.
+/* Verifies signature, exp (30 s leeway), nbf and aud. A token without aud passes only when it
+ * is one of Supabase's legacy API keys (iss "supabase", role anon or service_role, no sub).
+ * Claims point into the arena.
  * Every failure is 401 "invalid_token" with the reason in err->msg. */
 int jwt_verify(const struct jwt_keys *keys, struct arena *arena, const char *token,
 	       const char *audience, time_t now, struct jwt_claims *claims,

@@ -208,42 +208,37 @@ static int run_user(struct app *app, struct arena *arena, const struct sync_prov
 	return 0;
 }
 
+// A user is claimed by a transaction-scoped advisory lock, held by a transaction left open on
+// a connection of its own (locks) while the user syncs; the pages commit on app->db. A lock of
+// the session would not survive a pooler in transaction mode (PgBouncer, Supavisor): taken on
+// one server connection, released on another. Ending the transaction, or the worker's death
+// closing the connection, releases it at once. Nothing is written there: it ends in ROLLBACK.
 // 1 when claimed (lock taken, not yet synced this round), 0 when locked elsewhere, 2 when
 // already synced this round.
-static int claim(struct app *app, struct arena *arena, const struct sync_provider *p,
+static int claim(struct db *locks, struct arena *arena, const struct sync_provider *p,
 		 const char *user_id, const char *round_start, struct err *err) {
 	const char *params[] = {arena_printf(arena, "%d", p->lock_class), user_id, p->name,
 				round_start};
 	struct db_rows rows;
 
-	if (db_exec(app->db, arena, "sync_claim",
-		    "SELECT pg_try_advisory_lock($1::int, hashtext($2)) AS locked,"
+	if (db_begin(locks, err) < 0 ||
+	    db_exec(locks, arena, "sync_claim",
+		    "SELECT pg_try_advisory_xact_lock($1::int, hashtext($2)) AS locked,"
 		    " EXISTS (SELECT 1 FROM sync_state WHERE user_id = $2::uuid AND provider = $3"
 		    " AND last_sync_at >= $4::timestamptz AND last_status = 'ok') AS done",
 		    4, params, &rows, err) < 0) {
+		db_rollback(locks);
 		return -1;
 	}
 	if (strcmp(db_get(&rows, 0, "locked"), "t") != 0) {
+		db_rollback(locks);
 		return 0;
 	}
 	if (round_start != NULL && strcmp(db_get(&rows, 0, "done"), "t") == 0) {
-		const char *unlock[] = {params[0], user_id};
-		(void)!db_exec(app->db, arena, "sync_unlock",
-			       "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, unlock, NULL,
-			       err);
+		db_rollback(locks);
 		return 2;
 	}
 	return 1;
-}
-
-static void release(struct app *app, struct arena *arena, const struct sync_provider *p,
-		    const char *user_id) {
-	const char *params[] = {arena_printf(arena, "%d", p->lock_class), user_id};
-	struct err err = {0};
-
-	// a lost connection released the lock with the session; nothing to undo then
-	(void)!db_exec(app->db, arena, "sync_unlock",
-		       "SELECT pg_advisory_unlock($1::int, hashtext($2))", 2, params, NULL, &err);
 }
 
 static int list_users(struct app *app, struct arena *arena, const struct sync_provider *p,
@@ -268,6 +263,7 @@ static void progress(const struct sync_request *rq, const struct sync_provider *
 int sync_users(struct app *app, const struct sync_provider *provider, const struct sync_request *rq,
 	       struct sync_summary *out, struct err *err) {
 	struct arena *arena = arena_create();
+	struct db *locks = db_create(app->cfg.database_url);
 	struct db_rows users;
 	int64_t deadline_ms = rq->budget_ms > 0 ? httpc_now_ms() + rq->budget_ms : 0;
 	const char *round;
@@ -291,7 +287,7 @@ int sync_users(struct app *app, const struct sync_provider *provider, const stru
 			break;
 		}
 		// a named user is synced even if a round already did; a round skips what others did
-		int claimed = claim(app, arena, provider, user_id,
+		int claimed = claim(locks, arena, provider, user_id,
 				    rq->only_user != NULL ? NULL : round, err);
 		if (claimed < 0) {
 			goto done;
@@ -311,7 +307,7 @@ int sync_users(struct app *app, const struct sync_provider *provider, const stru
 			continue;
 		}
 		int failed = run_user(app, arena, provider, rq, user_id, deadline_ms, out, err);
-		release(app, arena, provider, user_id);
+		db_rollback(locks); // releases the claim
 		progress(rq, provider, r + 1, users.nrows, out);
 		if (failed < 0) {
 			goto done;
@@ -319,6 +315,7 @@ int sync_users(struct app *app, const struct sync_provider *provider, const stru
 	}
 	rc = 0;
 done:
+	db_destroy(locks);
 	arena_destroy(arena);
 	return rc;
 }

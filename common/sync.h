@@ -1,8 +1,9 @@
 /* sync: the provider-independent part of a call sync: which users to sync (claimed through
- * PostgreSQL advisory locks so several workers on several hosts never sync a user twice at
- * once), the user's assigned agents, the run's and the page's memory, the sync_runs row, the
- * per-page cursor, and the HTTP and command-line entry points. A provider supplies a table
- * (struct sync_provider: its name, lock class, agent column) and sync_user. */
+ * PostgreSQL transaction-scoped advisory locks so several workers on several hosts never sync
+ * a user twice at once, also behind a pooler in transaction mode), the user's assigned
+ * agents, the run's and the page's memory, the sync_runs row, the per-page cursor, and the HTTP
+ * and command-line entry points. A provider supplies a table (struct sync_provider: its name,
+ * lock class, agent column) and sync_user. */
 #ifndef COMMON_SYNC_H
 #define COMMON_SYNC_H
 

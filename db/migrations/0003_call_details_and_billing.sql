@@ -1,30 +1,31 @@
 -- 0003: what the webhook and the syncs store beyond the plan's columns, and the one billing rule.
+-- Adoption-safe: columns and tables only if absent, the function replaced (it is ours).
 ALTER TABLE calls
-    ADD COLUMN provider_agent_id text,
-    ADD COLUMN call_type text CHECK (call_type IN ('phone_call', 'web_call')),
-    ADD COLUMN direction text CHECK (direction IN ('inbound', 'outbound')),
-    ADD COLUMN call_status text,
-    ADD COLUMN disconnection_reason text,
-    ADD COLUMN transcript_object jsonb,
-    ADD COLUMN call_analysis jsonb,
-    ADD COLUMN sentiment text,
-    ADD COLUMN call_successful boolean,
-    ADD COLUMN in_voicemail boolean,
-    ADD COLUMN latency jsonb,
-    ADD COLUMN agent_version integer,
+    ADD COLUMN IF NOT EXISTS provider_agent_id text,
+    ADD COLUMN IF NOT EXISTS call_type text CHECK (call_type IN ('phone_call', 'web_call')),
+    ADD COLUMN IF NOT EXISTS direction text CHECK (direction IN ('inbound', 'outbound')),
+    ADD COLUMN IF NOT EXISTS call_status text,
+    ADD COLUMN IF NOT EXISTS disconnection_reason text,
+    ADD COLUMN IF NOT EXISTS transcript_object jsonb,
+    ADD COLUMN IF NOT EXISTS call_analysis jsonb,
+    ADD COLUMN IF NOT EXISTS sentiment text,
+    ADD COLUMN IF NOT EXISTS call_successful boolean,
+    ADD COLUMN IF NOT EXISTS in_voicemail boolean,
+    ADD COLUMN IF NOT EXISTS latency jsonb,
+    ADD COLUMN IF NOT EXISTS agent_version integer,
     -- how complete the stored data is (1 started, 2 ended, 3 analysed): an event of a lower rank
     -- only fills gaps, so late or repeated deliveries never regress a field
-    ADD COLUMN data_rank smallint NOT NULL DEFAULT 0;
+    ADD COLUMN IF NOT EXISTS data_rank smallint NOT NULL DEFAULT 0;
 
 ALTER TABLE agents
-    ADD COLUMN voice_id text,
-    ADD COLUMN language text,
-    ADD COLUMN is_published boolean,
-    ADD COLUMN version integer;
+    ADD COLUMN IF NOT EXISTS voice_id text,
+    ADD COLUMN IF NOT EXISTS language text,
+    ADD COLUMN IF NOT EXISTS is_published boolean,
+    ADD COLUMN IF NOT EXISTS version integer;
 
 -- Billing: seconds rounded up to the account's increment, times the per-minute rate of the
 -- call's kind, in numeric (never float); NULL when the user has no billing account.
-CREATE FUNCTION billing_call_cost(p_user uuid, p_call_type text, p_direction text, p_seconds integer)
+CREATE OR REPLACE FUNCTION billing_call_cost(p_user uuid, p_call_type text, p_direction text, p_seconds integer)
 RETURNS numeric
 LANGUAGE sql STABLE
 AS $$
@@ -41,7 +42,7 @@ AS $$
 $$;
 
 -- Every verified provider delivery, kept raw with what became of it.
-CREATE TABLE webhook_inbox (
+CREATE TABLE IF NOT EXISTS webhook_inbox (
     id bigserial PRIMARY KEY,
     provider text NOT NULL DEFAULT 'retell',
     event text NOT NULL,
@@ -54,11 +55,11 @@ CREATE TABLE webhook_inbox (
     received_at timestamptz NOT NULL DEFAULT now(),
     applied_at timestamptz
 );
-CREATE INDEX idx_webhook_inbox_unassigned ON webhook_inbox (provider_agent_id) WHERE status = 'unassigned';
-CREATE INDEX idx_webhook_inbox_call ON webhook_inbox (call_id);
+CREATE INDEX IF NOT EXISTS idx_webhook_inbox_unassigned ON webhook_inbox (provider_agent_id) WHERE status = 'unassigned';
+CREATE INDEX IF NOT EXISTS idx_webhook_inbox_call ON webhook_inbox (call_id);
 
 -- Where each user's sync stands, per provider, and what each run did.
-CREATE TABLE sync_state (
+CREATE TABLE IF NOT EXISTS sync_state (
     user_id uuid NOT NULL REFERENCES auth.users (id) ON DELETE CASCADE,
     provider text NOT NULL,
     cursor_ms bigint,
@@ -68,7 +69,7 @@ CREATE TABLE sync_state (
     PRIMARY KEY (user_id, provider)
 );
 
-CREATE TABLE sync_runs (
+CREATE TABLE IF NOT EXISTS sync_runs (
     id bigserial PRIMARY KEY,
     user_id uuid REFERENCES auth.users (id) ON DELETE SET NULL,
     provider text NOT NULL,
@@ -85,10 +86,10 @@ CREATE TABLE sync_runs (
     retries integer NOT NULL DEFAULT 0,
     error text
 );
-CREATE INDEX idx_sync_runs_user ON sync_runs (user_id, started_at DESC);
+CREATE INDEX IF NOT EXISTS idx_sync_runs_user ON sync_runs (user_id, started_at DESC);
 
 -- Every use of a stored provider secret: who, which service, why, when (never the secret).
-CREATE TABLE key_usage_audit (
+CREATE TABLE IF NOT EXISTS key_usage_audit (
     id bigserial PRIMARY KEY,
     user_id uuid,
     service text NOT NULL,
@@ -99,4 +100,4 @@ CREATE TABLE key_usage_audit (
     request_id text,
     used_at timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX idx_key_usage_audit_user ON key_usage_audit (user_id, used_at DESC);
+CREATE INDEX IF NOT EXISTS idx_key_usage_audit_user ON key_usage_audit (user_id, used_at DESC);

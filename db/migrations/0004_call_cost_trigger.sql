@@ -1,6 +1,7 @@
 -- 0004: every path that writes a call (webhook, Retell sync, HighLevel sync) gets its cost from
 -- billing_call_cost(), the one billing rule, whenever what the cost depends on changes.
-CREATE FUNCTION calls_apply_billing() RETURNS trigger
+-- Adoption-safe: the function and trigger are ours, replaced if there; existing rows untouched.
+CREATE OR REPLACE FUNCTION calls_apply_billing() RETURNS trigger
 LANGUAGE plpgsql
 AS $$
 BEGIN
@@ -17,5 +18,5 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER calls_billing BEFORE INSERT OR UPDATE ON calls
+CREATE OR REPLACE TRIGGER calls_billing BEFORE INSERT OR UPDATE ON calls
     FOR EACH ROW EXECUTE FUNCTION calls_apply_billing();

@@ -201,8 +201,8 @@ def explain_db(stack):
 
 
 def print_sql(stack, url, fn, query, caller):
-    env = dict(os.environ, DATABASE_URL=url, JWT_SECRET="x" * 40,
-               SECRETS_KEYS="k1:" + base64.b64encode(bytes(32)).decode())
+    env = dict(os.environ, DATABASE_URL=url, JWT_SECRET=stack.jwt_secret,
+               SECRETS_KEYS=stack.secrets_keys)  # an all-zero key is refused as weak
     who = ["client", USER_17] if caller == "client" else ["service"]
     out = subprocess.run([str(stack.build / fn), "--print-sql", query, *who], env=env,
                          capture_output=True, text=True, timeout=30)

@@ -7,6 +7,7 @@ Two nginx instances are used. The stack's own (deploy/stack) for what a deployme
 real handlers. A second one ("edge") renders nginx/callbridge.conf the same way but puts a small
 FastCGI stand-in on every function's socket, so each location's settings can be checked whether
 or not that function's handler exists yet."""
+import base64
 import http.server
 import json
 import os
@@ -520,6 +521,12 @@ def test_env_example_lists_every_config_variable_and_is_a_valid_config():
     assert not missing, f"not in docs/operations.md: {missing}"
     build = Path(os.environ.get("CALLBRIDGE_BUILD", ROOT / "build"))
     env = {"PATH": os.environ["PATH"], **values}
+    out = subprocess.run([str(build / "health"), "--check-config"], env=env, capture_output=True, text=True)
+    assert out.returncode != 0 and "placeholder" in out.stderr  # its secrets are examples
+    # with real secrets in their place (as the file says to make them) it is a valid config
+    env.update(DATABASE_URL="postgresql:///callbridge?host=/run/postgresql",
+               JWT_SECRET=base64.b64encode(os.urandom(48)).decode(),
+               SECRETS_KEYS="k1:" + base64.b64encode(os.urandom(32)).decode())
     out = subprocess.run([str(build / "health"), "--print-config"], env=env, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "SECRETS_KEYS=(set)" in out.stdout

@@ -82,7 +82,22 @@ static void test_config(void) {
 	setenv("JWT_SECRET", "jwt-secret-value", 1);
 	setenv("HTTP_TIMEOUT_MS", "12x", 1);
 	CHECK(config_load(&cfg, &err) < 0 && strstr(err.msg, "HTTP_TIMEOUT_MS") != NULL);
+	// a short JWT secret, an all-zero sealing key, a placeholder: every one named at once
+	CHECK(strstr(err.msg, "JWT_SECRET is under 32 bytes") != NULL);
 	err_clear(&err);
+	setenv("SECRETS_KEYS", "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=", 1);
+	setenv("SUPABASE_SECRET_KEYS", "sb_publishable_0123456789abcdefghijklmnop", 1);
+	setenv("HIGHLEVEL_CLIENT_SECRET", "change-me", 1);
+	CHECK(config_load(&cfg, &err) < 0);
+	CHECK(strstr(err.msg, "SECRETS_KEYS has a key of one repeated byte") != NULL &&
+	      strstr(err.msg, "SUPABASE_SECRET_KEYS lists a key") != NULL &&
+	      strstr(err.msg, "HIGHLEVEL_CLIENT_SECRET holds a placeholder") != NULL &&
+	      strstr(err.msg, "openssl rand") != NULL);
+	err_clear(&err);
+	unsetenv("SUPABASE_SECRET_KEYS");
+	unsetenv("HIGHLEVEL_CLIENT_SECRET");
+	setenv("SECRETS_KEYS", "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=", 1);
+	setenv("JWT_SECRET", "jwt-secret-value-of-at-least-32-bytes", 1);
 	setenv("HTTP_TIMEOUT_MS", "2500", 1);
 	CHECK(config_load(&cfg, &err) == 0);
 	CHECK(cfg.http_timeout_ms == 2500);

@@ -162,9 +162,63 @@ static void test_jwks(void) {
 	EVP_PKEY_free(rsa);
 }
 
+// Supabase's legacy API keys carry no aud and no sub; only they may omit aud.
+static void test_supabase_api_keys(void) {
+	struct err err = {0};
+	struct jwt_keys *keys = jwt_keys_create(SECRET, NULL, &err);
+	struct jwt_claims c;
+	long now = (long)time(NULL);
+	const char *shape = "{\"iss\":\"%s\",\"ref\":\"abcdefghijklmnopqrst\",\"role\":\"%s\","
+			    "\"iat\":%ld,\"exp\":%ld%s}";
+
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, SECRET,
+				    arena_printf(arena, shape, "supabase", "service_role", now,
+						 now + 3600, "")),
+		     &c) == 0);
+	CHECK_STR_EQ(c.role, "service_role");
+	CHECK(c.sub == NULL);
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, SECRET,
+				    arena_printf(arena, shape, "supabase", "anon", now, now + 3600,
+						 "")),
+		     &c) == 0);
+	CHECK_STR_EQ(c.role, "anon");
+	// a user's role, another issuer, or a sub: a session token, which must carry aud
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, SECRET,
+				    arena_printf(arena, shape, "supabase", "authenticated", now,
+						 now + 3600, "")),
+		     &c) == -1);
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, SECRET,
+				    arena_printf(arena, shape, "https://x.supabase.co/auth/v1",
+						 "service_role", now, now + 3600, "")),
+		     &c) == -1);
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, SECRET,
+				    arena_printf(arena, shape, "supabase", "service_role", now,
+						 now + 3600,
+						 ",\"sub\":\"6f1c2a1e-1111-4222-8333-944455556666\"")),
+		     &c) == -1);
+	// expiry and signature still count
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, SECRET,
+				    arena_printf(arena, shape, "supabase", "service_role",
+						 now - 7200, now - 3600, "")),
+		     &c) == -1);
+	CHECK(verify(keys,
+		     jwt_sign_hs256(arena, "another-secret",
+				    arena_printf(arena, shape, "supabase", "service_role", now,
+						 now + 3600, "")),
+		     &c) == -1);
+	jwt_keys_destroy(keys);
+}
+
 int main(void) {
 	arena = arena_create();
 	test_hs256();
+	test_supabase_api_keys();
 	test_jwks();
 	arena_destroy(arena);
 	return check_summary();

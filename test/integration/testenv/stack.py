@@ -44,6 +44,25 @@ def wait_until(predicate, timeout=10.0, interval=0.05):
     return predicate()
 
 
+def supabase_keys_env(var):
+    """Supabase's newer keys for the stack, beside the legacy JWT secret: a signing key published
+    as a JWKS (ES256, shaped like /auth/v1/.well-known/jwks.json) and an opaque secret API key."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.hazmat.primitives import serialization
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    numbers = key.public_key().public_numbers()
+    kid = str(uuid.uuid4())
+    jwk = {"alg": "ES256", "crv": "P-256", "ext": True, "key_ops": ["verify"], "kid": kid,
+           "kty": "EC", "use": "sig", "x": b64url(numbers.x.to_bytes(32, "big")),
+           "y": b64url(numbers.y.to_bytes(32, "big"))}
+    (var / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    (var / "signing-key.pem").write_bytes(key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+    return {"JWT_JWKS_FILE": str(var / "jwks.json"),
+            "SUPABASE_SECRET_KEYS": "sb_secret_" + b64url(os.urandom(24))}
+
+
 class Stack:
     def __init__(self, build, provider_url, extra_env=None):
         self.var = Path(tempfile.mkdtemp(prefix="callbridge-test-", dir="/tmp"))
@@ -72,6 +91,10 @@ class Stack:
             "ASAN_OPTIONS": "detect_leaks=1:abort_on_error=0:log_path=" + str(self.var / "log" / "asan"),
             "UBSAN_OPTIONS": "print_stacktrace=1:halt_on_error=1:log_path=" + str(self.var / "log" / "ubsan"),
         })
+        self.env.update(supabase_keys_env(self.var))
+        if os.environ.get("TEST_PGBOUNCER"):
+            # the functions and the syncs reach PostgreSQL through PgBouncer (transaction mode)
+            self.env["STACK_PGBOUNCER_PORT"] = str(free_port())
         self.env.update(extra_env or {})
         self.base_url = f"http://127.0.0.1:{self.port}/functions/v1"
         self._conn = None
@@ -90,6 +113,10 @@ class Stack:
             key, _, value = line.removeprefix("export ").partition("=")
             self.env.setdefault("STACK_" + key, value.strip("'"))
             setattr(self, key.lower(), value.strip("'"))
+        # the functions (and the syncs' command line) reach PostgreSQL through a pooler when
+        # there is one; the tests' own SQL and databases go straight to it (database_url)
+        self.functions_database_url = self.database_url
+        self.database_url = getattr(self, "direct_database_url", self.database_url)
         return self
 
     def down(self, keep=False):
@@ -102,7 +129,7 @@ class Stack:
     def cli_env(self, **extra):
         """The environment a function's command-line mode needs (what the handlers get)."""
         env = dict(self.env)
-        env.update({"DATABASE_URL": self.database_url, "JWT_SECRET": self.jwt_secret,
+        env.update({"DATABASE_URL": self.functions_database_url, "JWT_SECRET": self.jwt_secret,
                     "SECRETS_KEYS": self.secrets_keys})
         env.update({k: str(v) for k, v in extra.items()})
         return env
