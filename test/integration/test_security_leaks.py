@@ -1,4 +1,4 @@
-"""Issue 16, finding 11: small leaks. --check-config prints no URL userinfo; the handlers are not
+"""Issue 16, finding 11: small leaks. --print-config prints no URL userinfo; the handlers are not
 dumpable (no core file, no ptrace or /proc/<pid>/mem of a process holding keys by the same
 user); the systemd units set LimitCORE=0. (The access-log part is issue 19's log_format.)"""
 import os
@@ -12,11 +12,11 @@ from testenv.stack import ROOT, wait_until
 UNITS = ROOT / "deploy" / "systemd"
 
 
-def test_check_config_prints_no_url_userinfo(stack):
+def test_print_config_prints_no_url_userinfo(stack):
     env = stack.cli_env(RETELL_BASE_URL="https://ops:s3cr3t-token@api.retell.invalid/v2",
                         HIGHLEVEL_BASE_URL="http://svc@highlevel.invalid",
                         RECORDING_HOSTS="*.cloudfront.net")
-    out = subprocess.run([str(stack.build / "health"), "--check-config"], env=env,
+    out = subprocess.run([str(stack.build / "health"), "--print-config"], env=env,
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     assert "s3cr3t-token" not in out.stdout and "ops:" not in out.stdout and "svc@" not in out.stdout

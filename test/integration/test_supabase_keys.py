@@ -195,4 +195,7 @@ def test_each_weak_secret_is_refused(stack, name, value, problem):
 def test_the_stacks_generated_secrets_pass(stack):
     out = check_config(stack, stack.cli_env())
     assert out.returncode == 0, out.stderr
+    out = subprocess.run([str(stack.build / "health"), "--print-config"], env=stack.cli_env(),
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
     assert "JWT_SECRET=(set)" in out.stdout and "SUPABASE_SECRET_KEYS=(set)" in out.stdout
