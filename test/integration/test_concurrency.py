@@ -86,6 +86,8 @@ def webhook_connections(stack):
 
 
 def test_requests_one_at_a_time_are_served_by_one_thread_and_connection(one_worker, owner, fake):
+    if os.environ.get("TEST_PGBOUNCER"):
+        pytest.skip("counts server connections, which a pooler shares between threads")
     # first in this module: no thread has served yet. The thread that became idle last accepts
     # next, so sequential requests mostly alternate between two threads (one serves while the
     # other accepts; a third when the next request comes before the last one's thread is back)

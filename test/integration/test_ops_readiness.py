@@ -123,6 +123,8 @@ def test_schema_behind_the_build_is_not_ready(stack):
 
 
 def test_database_down_is_not_ready_but_alive(stack):
+    if os.environ.get("TEST_PGBOUNCER"):
+        pytest.skip("behind a pooler the probe waits for its query_wait_timeout (docs/operations.md)")
     stack.pg_stop()
     try:
         r = probe(stack, "ready", "call-stats")
