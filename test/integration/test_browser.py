@@ -52,7 +52,7 @@ def page_origin():
 
 
 @pytest.fixture
-def world(clean, fake, connect_retell, retell_agent):
+def dashboard_tenant(clean, fake, connect_retell, retell_agent):
     stack = clean
     owner, admin = stack.make_user("client"), stack.make_user("admin")
     connect_retell(owner, RETELL_KEY)
@@ -130,9 +130,9 @@ def run_browser(stack, the_plan):
     return json.loads(out.stdout)
 
 
-def test_dashboard_in_chromium_calls_every_function(world, page_origin):
-    stack = world["stack"]
-    report = run_browser(stack, plan(world, page_origin))
+def test_dashboard_in_chromium_calls_every_function(dashboard_tenant, page_origin):
+    stack = dashboard_tenant["stack"]
+    report = run_browser(stack, plan(dashboard_tenant, page_origin))
     results = {r["label"]: r for r in report["results"]}
     print("browser timings (ms):", report["timings"],
           {r["label"]: round(r["ms"]) for r in report["results"] if "ms" in r})
@@ -173,4 +173,4 @@ def test_dashboard_in_chromium_calls_every_function(world, page_origin):
     assert played["outcome"] == "played", played
     # the whole file came through: 16-bit 8 kHz mono is 16000 bytes a second
     assert played["error"] is None, played
-    assert played["duration"] == pytest.approx(world["recording_size"] / 16000, abs=0.05), played
+    assert played["duration"] == pytest.approx(dashboard_tenant["recording_size"] / 16000, abs=0.05), played

@@ -11,7 +11,7 @@ LOC = "loc_connections_01"
 
 
 @pytest.fixture
-def world(clean, fake, connect_retell, retell_agent):
+def connected_client(clean, fake, connect_retell, retell_agent):
     stack = clean
     client, other, admin = stack.make_user("client"), stack.make_user("client"), stack.make_user("admin")
     connect_retell(client, KEY)
@@ -31,74 +31,74 @@ def by_platform(body):
     return {c["source_platform"]: c for c in body["connections"]}
 
 
-def test_admin_sees_both_providers(world, http):
-    body = assert_matches(get(http, world, "admin", user_id=world["client"]), "/connections", "get")
-    assert body["user_id"] == world["client"]
+def test_admin_sees_both_providers(connected_client, http):
+    body = assert_matches(get(http, connected_client, "admin", user_id=connected_client["client"]), "/connections", "get")
+    assert body["user_id"] == connected_client["client"]
     c = by_platform(body)
     assert set(c) == {"retell", "highlevel"}
     assert c["retell"]["connected"] is True and c["retell"]["key_hint"] == "abcd"
     assert c["retell"]["provider"] == "Retell" and c["highlevel"]["provider"] == "HighLevel"
     assert c["retell"]["last_sync_at"] == "2024-05-01T10:00:00Z"
     assert c["retell"]["last_sync_status"] == "failed" and c["retell"]["last_error"] == "Retell answered 500"
-    assert c["retell"]["agents"] == [{"id": world["agent"], "name": "Front desk"}]
+    assert c["retell"]["agents"] == [{"id": connected_client["agent"], "name": "Front desk"}]
     assert c["highlevel"]["connected"] is True and c["highlevel"]["location_id"] == LOC
     assert c["highlevel"]["token_expires_at"] and c["highlevel"]["status"] == "connected"
     assert c["highlevel"]["agents"] == []
 
 
-def test_a_client_gets_their_own_labelled(world, http):
-    for params in ({}, {"user_id": world["client"]}):
-        r = get(http, world, "client", **params)
+def test_a_client_gets_their_own_labelled(connected_client, http):
+    for params in ({}, {"user_id": connected_client["client"]}):
+        r = get(http, connected_client, "client", **params)
         body = assert_matches(r, "/connections", "get")
-        assert body["user_id"] == world["client"]
+        assert body["user_id"] == connected_client["client"]
         labels = {c["provider"]: c for c in body["connections"]}
         assert set(labels) == {"Provider A", "Provider B"}
         assert labels["Provider B"]["connected"] is True
-        assert labels["Provider B"]["agents"] == [{"id": world["agent"], "name": "Front desk"}]
+        assert labels["Provider B"]["agents"] == [{"id": connected_client["agent"], "name": "Front desk"}]
         assert labels["Provider B"]["last_error"] and "source_platform" not in labels["Provider B"]
         hl.assert_no_provider_words(r.text)
     # another user's, or a disconnect: not for clients
-    assert get(http, world, "client", user_id=world["other"]).status_code == 403
-    r = http.delete(world["stack"].url("connections"), headers=world["stack"].auth(world["client"]),
-                    params={"provider": "highlevel", "user_id": world["client"]})
+    assert get(http, connected_client, "client", user_id=connected_client["other"]).status_code == 403
+    r = http.delete(connected_client["stack"].url("connections"), headers=connected_client["stack"].auth(connected_client["client"]),
+                    params={"provider": "highlevel", "user_id": connected_client["client"]})
     assert r.status_code == 403
 
 
-def test_a_user_never_connected_shows_both_disconnected(world, http):
-    body = assert_matches(get(http, world, "admin", user_id=world["other"]), "/connections", "get")
+def test_a_user_never_connected_shows_both_disconnected(connected_client, http):
+    body = assert_matches(get(http, connected_client, "admin", user_id=connected_client["other"]), "/connections", "get")
     assert [(c["source_platform"], c["connected"]) for c in body["connections"]] == \
         [("highlevel", False), ("retell", False)]
-    assert get(http, world, "admin").status_code == 400          # admins name the user
-    assert get(http, world, "admin", user_id="00000000-0000-4000-8000-000000000000").status_code == 404
+    assert get(http, connected_client, "admin").status_code == 400          # admins name the user
+    assert get(http, connected_client, "admin", user_id="00000000-0000-4000-8000-000000000000").status_code == 404
 
 
 def delete(http, w, **params):
     return http.delete(w["stack"].url("connections"), headers=w["stack"].auth(w["admin"]), params=params)
 
 
-def test_delete_highlevel_erases_its_tokens(world, http):
-    stack = world["stack"]
-    r = delete(http, world, provider="highlevel", user_id=world["client"])
+def test_delete_highlevel_erases_its_tokens(connected_client, http):
+    stack = connected_client["stack"]
+    r = delete(http, connected_client, provider="highlevel", user_id=connected_client["client"])
     assert assert_matches(r, "/connections", "delete")["disconnected"] is True
     row = stack.sql("""SELECT is_active, access_token, refresh_token, token_expires_at, status
-                       FROM api_keys WHERE user_id = %s AND service = 'highlevel'""", (world["client"],))[0]
+                       FROM api_keys WHERE user_id = %s AND service = 'highlevel'""", (connected_client["client"],))[0]
     assert row == {"is_active": False, "access_token": None, "refresh_token": None,
                    "token_expires_at": None, "status": "disconnected"}
-    c = by_platform(get(http, world, "admin", user_id=world["client"]).json())
+    c = by_platform(get(http, connected_client, "admin", user_id=connected_client["client"]).json())
     assert c["highlevel"]["connected"] is False and c["retell"]["connected"] is True
     # again: nothing to disconnect
-    r = delete(http, world, provider="highlevel", user_id=world["client"])
+    r = delete(http, connected_client, provider="highlevel", user_id=connected_client["client"])
     assert r.status_code == 404 and r.json()["error"] == "not_connected"
 
 
-def test_delete_retell_and_bad_providers(world, http):
-    stack = world["stack"]
-    assert delete(http, world, provider="retell", user_id=world["client"]).status_code == 200
+def test_delete_retell_and_bad_providers(connected_client, http):
+    stack = connected_client["stack"]
+    assert delete(http, connected_client, provider="retell", user_id=connected_client["client"]).status_code == 200
     row = stack.sql("SELECT is_active, access_token FROM api_keys WHERE user_id = %s AND service = 'retell'",
-                    (world["client"],))[0]
+                    (connected_client["client"],))[0]
     assert row == {"is_active": False, "access_token": None}
-    for params in ({"user_id": world["client"]}, {"provider": "x", "user_id": world["client"]}):
-        r = delete(http, world, **params)
+    for params in ({"user_id": connected_client["client"]}, {"provider": "x", "user_id": connected_client["client"]}):
+        r = delete(http, connected_client, **params)
         assert r.status_code == 400 and r.json()["error"] == "bad_parameter", r.text
-    r = http.post(stack.url("connections"), headers=stack.auth(world["admin"]))
+    r = http.post(stack.url("connections"), headers=stack.auth(connected_client["admin"]))
     assert r.status_code == 405

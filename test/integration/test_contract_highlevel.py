@@ -28,7 +28,7 @@ def hl_requests(fake):
 
 
 @pytest.fixture
-def world(clean, fake):
+def highlevel_location(clean, fake):
     stack = clean
     user, admin = stack.make_user("client"), stack.make_user("admin")
     fake.hl_redirect_uri = "http://127.0.0.1/oauth/callback"
@@ -72,8 +72,8 @@ def sync(http, stack):
     return http.post(stack.url("sync-highlevel-calls"), headers=stack.service_headers(), timeout=600)
 
 
-def test_every_request_conforms_to_the_documents(world, fake, http):
-    stack, user, admin = world["stack"], world["user"], world["admin"]
+def test_every_request_conforms_to_the_documents(highlevel_location, fake, http):
+    stack, user, admin = highlevel_location["stack"], highlevel_location["user"], highlevel_location["admin"]
     authorize = connect_by_oauth(http, stack, user, fake)
     # the token is due: the agents call refreshes it first
     stack.sql("UPDATE api_keys SET token_expires_at = now() + interval '1 minute' WHERE user_id = %s", (user,))
@@ -99,10 +99,10 @@ def test_every_request_conforms_to_the_documents(world, fake, http):
     assert f"{url.scheme}://{url.netloc}{url.path}" in HL_CONTRACT["authorize_urls"]
 
 
-def test_the_incremental_cursor_walks_oldest_first(world, fake, http):
+def test_the_incremental_cursor_walks_oldest_first(highlevel_location, fake, http):
     """With sort=ascend the pages come oldest first, so a sync that stops after a page keeps a
     cursor it can resume from; the fake sorts the way the documents say."""
-    stack, user = world["stack"], world["user"]
+    stack, user = highlevel_location["stack"], highlevel_location["user"]
     plant_agents(stack, fake, user, "hl_contract_a", "hl_contract_b")
     assert sync(http, stack).status_code == 200
     queries = [{k: v[0] for k, v in r["query"].items()} for r in fake.requests_for("/voice-ai/dashboard/call-logs")]
@@ -112,8 +112,8 @@ def test_the_incremental_cursor_walks_oldest_first(world, fake, http):
     assert cursor and cursor[0]["cursor_ms"] == newest
 
 
-def test_a_burst_limit_waits_the_interval(world, fake, http):
-    stack, user = world["stack"], world["user"]
+def test_a_burst_limit_waits_the_interval(highlevel_location, fake, http):
+    stack, user = highlevel_location["stack"], highlevel_location["user"]
     plant_agents(stack, fake, user, "hl_contract_a", "hl_contract_b", extra_logs=100, agent="hl_contract_a")
     # one request per second: every page after the first is refused once and must wait the
     # interval; a blind backoff (250 ms base, 2 retries) gives up before it lifts
@@ -126,8 +126,8 @@ def test_a_burst_limit_waits_the_interval(world, fake, http):
     assert time.monotonic() - began >= 3 * 1.0
 
 
-def test_a_spent_daily_quota_stops_the_sync_as_rate_limited_and_the_next_run_resumes(world, fake, http):
-    stack, user = world["stack"], world["user"]
+def test_a_spent_daily_quota_stops_the_sync_as_rate_limited_and_the_next_run_resumes(highlevel_location, fake, http):
+    stack, user = highlevel_location["stack"], highlevel_location["user"]
     plant_agents(stack, fake, user, "hl_contract_a", "hl_contract_b", extra_logs=100, agent="hl_contract_b")
     fake.hl_daily_limit = 2   # two of the four pages today
     r = sync(http, stack)
@@ -143,9 +143,9 @@ def test_a_spent_daily_quota_stops_the_sync_as_rate_limited_and_the_next_run_res
     assert stack.sql("SELECT count(*) AS n FROM calls")[0]["n"] == 160
 
 
-def test_an_unknown_direction_stays_null(world, fake, http):
+def test_an_unknown_direction_stays_null(highlevel_location, fake, http):
     """Call logs carry no direction: the stored call says nothing rather than a guess."""
-    stack, user = world["stack"], world["user"]
+    stack, user = highlevel_location["stack"], highlevel_location["user"]
     plant_agents(stack, fake, user, "hl_contract_a")
     assert sync(http, stack).status_code == 200
     directions = {r["direction"] for r in stack.sql("SELECT direction FROM calls")}

@@ -19,7 +19,7 @@ def retell_requests(fake):
 
 
 @pytest.fixture
-def world(clean, fake):
+def retell_workspace(clean, fake):
     stack = clean
     admin, user = stack.make_user("admin"), stack.make_user("client")
     for i in range(3):
@@ -33,8 +33,8 @@ def post(http, stack, fn, body, caller):
     return http.post(stack.url(fn), json=body, headers=stack.auth(caller), timeout=600)
 
 
-def test_every_request_conforms_to_the_sdk(world, fake, http):
-    stack, admin, user = world["stack"], world["admin"], world["user"]
+def test_every_request_conforms_to_the_sdk(retell_workspace, fake, http):
+    stack, admin, user = retell_workspace["stack"], retell_workspace["admin"], retell_workspace["user"]
     assert post(http, stack, "retell-connection", {"user_id": user, "api_key": KEY}, admin).status_code == 200
     r = post(http, stack, "fetch-retell-agents", {"user_id": user}, admin)
     assert r.status_code == 200, r.text
@@ -73,8 +73,8 @@ def test_the_checker_refuses_what_the_sdk_does_not_define():
     assert answers[2] == []
 
 
-def test_only_voice_agents_are_offered_with_their_details(world, fake, http):
-    stack, admin, user = world["stack"], world["admin"], world["user"]
+def test_only_voice_agents_are_offered_with_their_details(retell_workspace, fake, http):
+    stack, admin, user = retell_workspace["stack"], retell_workspace["admin"], retell_workspace["user"]
     assert post(http, stack, "retell-connection", {"user_id": user, "api_key": KEY}, admin).status_code == 200
     r = post(http, stack, "fetch-retell-agents", {"user_id": user}, admin)
     assert r.status_code == 200, r.text

@@ -9,7 +9,7 @@ KEY = "key_security_links_0123456789abc"
 
 
 @pytest.fixture
-def world(clean, fake, connect_retell, retell_agent):
+def linked_call(clean, fake, connect_retell, retell_agent):
     stack = clean
     owner, admin = stack.make_user("client"), stack.make_user("admin")
     connect_retell(owner, KEY)
@@ -31,38 +31,38 @@ def make_link(http, w, user):
     return f"http://127.0.0.1:{s.port}" + r.json()["url"]
 
 
-def test_a_link_does_not_mint_a_link(world, http):
-    for user in (world["owner"], world["admin"]):
-        link = make_link(http, world, user)
+def test_a_link_does_not_mint_a_link(linked_call, http):
+    for user in (linked_call["owner"], linked_call["admin"]):
+        link = make_link(http, linked_call, user)
         r = http.get(link + "&link=1")
         assert r.status_code == 403 and r.json()["error"] == "link_not_allowed", r.text
         assert "url" not in r.json()
 
 
-def test_a_link_never_redirects_to_the_provider(world, fake, http):
-    link = make_link(http, world, world["admin"])
+def test_a_link_never_redirects_to_the_provider(linked_call, fake, http):
+    link = make_link(http, linked_call, linked_call["admin"])
     r = http.get(link + "&redirect=1", allow_redirects=False)
     assert r.status_code == 403 and r.json()["error"] == "link_not_allowed", r.text
     assert "Location" not in r.headers and str(fake.port) not in r.text
 
 
-def test_an_admin_link_dies_with_the_admin_role(world, fake, http):
-    s = world["stack"]
-    link = make_link(http, world, world["admin"])
+def test_an_admin_link_dies_with_the_admin_role(linked_call, fake, http):
+    s = linked_call["stack"]
+    link = make_link(http, linked_call, linked_call["admin"])
     assert http.get(link).status_code == 200
-    s.sql("UPDATE profiles SET role = 'client' WHERE id = %s", (world["admin"],))
+    s.sql("UPDATE profiles SET role = 'client' WHERE id = %s", (linked_call["admin"],))
     r = http.get(link)
     assert r.status_code == 401 and r.json()["error"] == "bad_link", r.text
-    s.sql("UPDATE profiles SET role = 'admin' WHERE id = %s", (world["admin"],))
+    s.sql("UPDATE profiles SET role = 'admin' WHERE id = %s", (linked_call["admin"],))
     assert http.get(link).status_code == 200
-    s.sql("DELETE FROM profiles WHERE id = %s", (world["admin"],))
+    s.sql("DELETE FROM profiles WHERE id = %s", (linked_call["admin"],))
     r = http.get(link)
     assert r.status_code == 401 and r.json()["error"] == "bad_link", r.text
 
 
-def test_a_link_keeps_playing(world, fake, http):
-    link = make_link(http, world, world["owner"])
+def test_a_link_keeps_playing(linked_call, fake, http):
+    link = make_link(http, linked_call, linked_call["owner"])
     q = parse_qs(urlparse(link).query)
     assert set(q) >= {"call_id", "sig", "expires"}
     r = http.get(link, headers={"Range": "bytes=0-9"})
-    assert r.status_code == 206 and r.content == fake.recording_bytes(world["call"]["call_id"])[:10]
+    assert r.status_code == 206 and r.content == fake.recording_bytes(linked_call["call"]["call_id"])[:10]
