@@ -22,7 +22,7 @@ AGENT_A, AGENT_B = (str(uuid.UUID(int=i, version=4)) for i in (0xA1, 0xB1))
 
 READABLE = ["profiles", "agents", "user_agents", "calls", "billing_accounts"]
 SECRET = ["api_keys", "webhook_inbox", "key_usage_audit", "oauth_states", "sync_state",
-          "sync_runs", "schema_migrations"]
+          "sync_runs", "schema_migrations", "retell_agent_workspaces"]
 # an UPDATE that changes nothing, on a column the role may be granted
 UPDATE_SET = {"profiles": "full_name = full_name"}
 
@@ -46,6 +46,7 @@ INSERT INTO key_usage_audit (user_id, service, actor_kind, purpose, function_nam
 INSERT INTO oauth_states (state, user_id, expires_at) VALUES ('st', '{A}', now() + interval '10 minutes');
 INSERT INTO sync_state (user_id, provider, cursor_ms) VALUES ('{A}', 'retell', 1);
 INSERT INTO sync_runs (user_id, provider, trigger) VALUES ('{A}', 'retell', 'schedule');
+INSERT INTO retell_agent_workspaces (retell_agent_id, user_id) VALUES ('ag_a', '{A}');
 """
 
 
@@ -101,7 +102,8 @@ def statement(table, verb):
         if first is None:
             first = {"user_agents": "user_id = user_id", "billing_accounts": "user_id = user_id",
                      "oauth_states": "state = state", "sync_state": "user_id = user_id",
-                     "schema_migrations": "version = version"}.get(table, "id = id")
+                     "schema_migrations": "version = version",
+                     "retell_agent_workspaces": "user_id = user_id"}.get(table, "id = id")
         return f"UPDATE {table} SET {first}"
     return f"DELETE FROM {table}"
 
