@@ -85,6 +85,9 @@ static int start(struct app *app, struct http_request *req, struct http_response
 	const char *state;
 	struct json_object *out;
 
+	if (auth_target_user(req, caller, body->user_id, &user_id) < 0) {
+		return -1;
+	}
 	if (!oauth_challenge_valid(body->challenge)) {
 		return http_fail(req, 400, "missing_field",
 				 "code_challenge is required: the unpadded base64url SHA-256 of a"
@@ -93,8 +96,7 @@ static int start(struct app *app, struct http_request *req, struct http_response
 	if (body->method != NULL && strcmp(body->method, "S256") != 0) {
 		return http_fail(req, 400, "invalid_field", "code_challenge_method must be S256");
 	}
-	if (auth_target_user(req, caller, body->user_id, &user_id) < 0 ||
-	    auth_user_exists(app, req, user_id) < 0) {
+	if (auth_user_exists(app, req, user_id) < 0) {
 		return -1;
 	}
 	if (crypto_random(raw, sizeof(raw)) < 0) {
