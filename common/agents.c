@@ -34,6 +34,18 @@ int agents_upsert_retell(struct db *db, struct arena *arena, const struct retell
 		       6, params, NULL, err);
 }
 
+int agents_learn_retell_workspace(struct db *db, struct arena *arena, const char *user_id,
+				  const char *ids_json, struct err *err) {
+	const char *params[] = {user_id, ids_json};
+
+	return db_exec(db, arena, "agents_learn_retell_workspace",
+		       "INSERT INTO retell_agent_workspaces (retell_agent_id, user_id)"
+		       " SELECT DISTINCT id, $1::uuid FROM jsonb_array_elements_text($2::jsonb) AS id"
+		       " WHERE id <> ''"
+		       " ON CONFLICT (retell_agent_id, user_id) DO UPDATE SET learned_at = now()",
+		       2, params, NULL, err);
+}
+
 int agents_upsert_highlevel(struct db *db, struct arena *arena,
 			    const struct highlevel_agent *agents, size_t n, const char *location_id,
 			    struct err *err) {

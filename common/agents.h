@@ -1,6 +1,7 @@
 /* agents: the agents and user_agents tables: the providers' agents stored as a workspace or
  * location lists them, their listing with one user's assignment, assigning and unassigning,
- * and the agents assigned to a user (what a sync may fetch). */
+ * the agents assigned to a user (what a sync may fetch), and which Retell workspace lists
+ * which agent (retell_agent_workspaces). */
 #ifndef COMMON_AGENTS_H
 #define COMMON_AGENTS_H
 
@@ -20,6 +21,12 @@ enum agents_column { AGENTS_RETELL_ID, AGENTS_HIGHLEVEL_ID };
 /* Upserts one Retell agent (by retell_agent_id); an empty name becomes the id. */
 int agents_upsert_retell(struct db *db, struct arena *arena, const struct retell_agent *agent,
 			 struct err *err) MUSTCHECK;
+
+/* Records that user_id's Retell workspace lists the agents of ids_json (a JSON array of
+ * retell agent ids), as the provider said with the key stored now: only fetch-retell-agents
+ * and syncs call it, never a webhook delivery (connections_retell_signers trusts it). */
+int agents_learn_retell_workspace(struct db *db, struct arena *arena, const char *user_id,
+				  const char *ids_json, struct err *err) MUSTCHECK;
 
 /* Upserts n HighLevel agents of location_id in one statement (by highlevel_agent_id; a repeated
  * id counts once, an empty name becomes the id). */

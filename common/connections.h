@@ -48,11 +48,13 @@ int connections_retell_disconnect(struct db *db, struct arena *arena, const char
 				  int *removed, long *assigned_agents, struct err *err) MUSTCHECK;
 
 /* Retell: the active keys that could have signed a webhook delivery for provider agent
- * agent_id: only user_id's when not NULL. Rows of user_id, access_token (sealed) and
- * agent_uuid (set when the agent is assigned to that user), owners of the agent first, at
- * most CONNECTIONS_MAX_SIGNERS: a delivery costs that many signature checks at worst, however
- * many workspaces are connected (an unassigned agent's delivery to the account-level URL is
- * then verified only among the most recently connected keys; the per-user URL always works). */
+ * agent_id: only user_id's when not NULL; else the workspaces known to list the agent
+ * (agents_learn_retell_workspaces), and only when none is known, every connected one. Rows of
+ * user_id, access_token (sealed) and agent_uuid (set when the agent is assigned to that user),
+ * owners of the agent first, at most CONNECTIONS_MAX_SIGNERS: a delivery costs that many
+ * signature checks at worst, however many workspaces are connected (a never-listed agent's
+ * delivery to the account-level URL is then verified among the most recently connected keys;
+ * the per-user URL always works). */
 #define CONNECTIONS_MAX_SIGNERS 8
 int connections_retell_signers(struct db *db, struct arena *arena, const char *agent_id,
 			       const char *user_id, struct db_rows *rows,

@@ -148,7 +148,10 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 			goto done;
 		}
 	}
-	if (fetch_all(app, req, test_key != NULL ? test_key : key, ids) < 0) {
+	// the workspace behind the stored key lists these: its deliveries are verified with it
+	if (fetch_all(app, req, test_key != NULL ? test_key : key, ids) < 0 ||
+	    (key != NULL && agents_learn_retell_workspace(app->db, req->arena, user_id,
+							  jsonh_to_string(ids), &req->err) < 0)) {
 		goto done;
 	}
 	status = answer(app, req, resp, &caller, user_id, ids);

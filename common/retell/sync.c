@@ -127,6 +127,29 @@ static int fetch_and_upsert(struct app *app, struct sync_run *run, const char *a
 	return rc;
 }
 
+// The workspace whose key listed these calls owns their agents: its deliveries are verified
+// with that key (connections_retell_signers).
+static int learn_workspace(struct app *app, struct sync_run *run, struct json_object *items,
+			   struct err *err) {
+	struct json_object *ids = json_object_new_array();
+	int rc;
+
+	for (size_t i = 0; i < json_object_array_length(items); i++) {
+		struct json_object *agent = NULL;
+		if (json_object_object_get_ex(json_object_array_get_idx(items, i), "agent_id",
+					      &agent) &&
+		    json_object_is_type(agent, json_type_string)) {
+			json_object_array_add(ids, json_object_get(agent));
+		}
+	}
+	rc = json_object_array_length(ids) == 0
+		     ? 0
+		     : agents_learn_retell_workspace(app->db, run->arena, run->user_id,
+						     jsonh_to_string(ids), err);
+	json_object_put(ids);
+	return rc;
+}
+
 // Stores a page in one transaction: calls the list gave in full directly, the others fetched
 // in chunks; then moves the cursor past the page.
 static int store_page(struct app *app, struct sync_run *run, const char *api_key,
@@ -168,7 +191,8 @@ static int store_page(struct app *app, struct sync_run *run, const char *api_key
 	}
 	run->pages++;
 	run->cursor_ms = cursor;
-	rc = sync_page_commit(app, run, cursor, err);
+	rc = learn_workspace(app, run, items, err) < 0 ? -1
+						       : sync_page_commit(app, run, cursor, err);
 done:
 	json_object_put(complete);
 	return rc;

@@ -27,6 +27,7 @@ import time
 
 import pytest
 
+from testenv import highlevel as hl
 from testenv import retell
 from testenv.stack import b64url, sign_hs256
 from testenv.tenants import AGENT_A, KEY_A
@@ -116,6 +117,15 @@ def webhook_without_signature(w, http, headers):
 
 user_a = lambda w: {"user_id": w.a}  # noqa: E731
 
+
+def own_flow(w):
+    """A finish of a flow A started for themselves (a fresh state each time: a try spends it)."""
+    state = f"authz-state-{time.time_ns()}"
+    w.stack.sql("""INSERT INTO oauth_states (state, user_id, created_by, expires_at, code_challenge)
+                   VALUES (%s, %s, %s, now() + interval '10 minutes', %s)""",
+                (state, w.a, w.a, hl.CHALLENGE))
+    return {"state": state, "code": "hlcode_authz", "code_verifier": hl.VERIFIER}
+
 # What each operation sends (the table below gives what it must get).
 REQUESTS = {
     "health GET": GET("health"),
@@ -146,7 +156,9 @@ REQUESTS = {
     "fetch-available-agents GET ?user_id=A": GET("fetch-available-agents", user_a),
     "fetch-retell-agents POST {user_id: A}": POST("fetch-retell-agents", user_a),
     "fetch-retell-agents POST {api_key}": POST("fetch-retell-agents", lambda w: {"api_key": KEY_A}),
-    "highlevel-oauth POST {user_id: A}": POST("highlevel-oauth", user_a),
+    "highlevel-oauth POST {user_id: A}":
+        POST("highlevel-oauth", lambda w: {"user_id": w.a, "code_challenge": hl.CHALLENGE}),
+    "highlevel-oauth POST finish A's own flow": POST("highlevel-oauth", own_flow),
     "highlevel-oauth GET callback, unknown state":
         GET("highlevel-oauth", lambda w: {"code": "hlcode_authz", "state": "authz-unknown-state"}),
     "sync-retell-calls POST {user_id: A}": POST("sync-retell-calls", user_a),
@@ -191,6 +203,8 @@ MATRIX = {
     "fetch-retell-agents POST {api_key}":             (401, 401, 401, 401, 403, 403, 200, 200),
     # a user connects themselves (another: 403); admins and the service role name the user
     "highlevel-oauth POST {user_id: A}":              (401, 401, 401, 401, 200, 403, 200, 200),
+    # only the caller that started a flow finishes it (A's code, unknown to the provider: 400)
+    "highlevel-oauth POST finish A's own flow":       (401, 401, 401, 401, 400, 403, 403, 403),
     # the provider's redirect back carries no token: the single-use state is the credential,
     # so a token (good or bad) changes nothing and an unknown state is 400 for everyone
     "highlevel-oauth GET callback, unknown state":    (400, 400, 400, 400, 400, 400, 400, 400),

@@ -87,7 +87,7 @@ def plan(w, page_origin):
          {"body": {"user_id": owner, "source_platform": "retell", "agent_ids": [w["agent"]]}}],
         ["fetch-retell-agents", "client", "fetch-retell-agents", {"body": {"user_id": owner}}],
         ["fetch-available-agents", "admin", f"fetch-available-agents?user_id={owner}", get],
-        ["highlevel-oauth", "client", "highlevel-oauth", {"body": {}}],
+        ["highlevel-oauth", "client", "highlevel-oauth", {"body": {"code_challenge": hl.CHALLENGE}}],
         ["sync-retell-calls", "client", "sync-retell-calls", {"body": {}}],
         ["sync-highlevel-calls", "client", "sync-highlevel-calls", {"body": {}}],
         ["sync-all", "client", "sync-all", {}],

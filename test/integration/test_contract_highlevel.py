@@ -42,10 +42,10 @@ def highlevel_location(clean, fake):
 
 
 def connect_by_oauth(http, stack, user, fake):
-    r = http.post(stack.url("highlevel-oauth"), headers=stack.auth(user))
+    r = hl.start_flow(http, stack, user)
     assert r.status_code == 200, r.text
     started = r.json()
-    r = http.get(stack.url("highlevel-oauth"), params={"code": fake.hl_issue_code(LOC), "state": started["state"]})
+    r = hl.complete_flow(http, stack, fake.hl_issue_code(LOC), started["state"], user)
     assert r.status_code == 200, r.text
     return started["authorize_url"]
 

@@ -1,6 +1,8 @@
 """highlevel-oauth's redirect back from the provider ends on the dashboard (OAUTH_RETURN_URL, an
 origin and path from config only) with the outcome in the query, never on this function's raw
-JSON (issue 18, item 7). Without the setting the JSON answers stay as they were."""
+JSON (issue 18, item 7); a granted authorization's state and code ride in the fragment, for the
+starting browser to finish with its verifier (issue 16, finding 10). Without the setting the JSON
+answers stay as they were."""
 import subprocess
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,17 +34,23 @@ def outcome(r):
     return {k: v[0] for k, v in parse_qs(loc.query).items()}
 
 
-def callback(http, stack, **params):
-    return http.get(stack.url("highlevel-oauth"), params=params, allow_redirects=False)
+def fragment(r):
+    return {k: v[0] for k, v in parse_qs(urlsplit(r.headers["Location"]).fragment).items()}
 
 
 def test_a_granted_authorization_returns_to_the_dashboard(returning, fake, http):
     stack = returning
     user = stack.make_user("client")
-    state = http.post(stack.url("highlevel-oauth"), headers=stack.auth(user)).json()["state"]
+    state = hl.start_flow(http, stack, user).json()["state"]
     fake.hl_redirect_uri = "http://127.0.0.1/oauth/callback"
-    r = callback(http, stack, code=fake.hl_issue_code(LOC), state=state)
-    assert outcome(r) == {"connection": "connected"}
+    code = fake.hl_issue_code(LOC)
+    r = hl.callback(http, stack, code=code, state=state)
+    assert outcome(r) == {"connection": "pending"}
+    # out of the query: a fragment never reaches the dashboard's server or its logs
+    assert fragment(r) == {"state": state, "code": code} and code not in urlsplit(r.headers["Location"]).query
+    assert stack.sql("SELECT count(*) AS n FROM api_keys")[0]["n"] == 0
+    r = hl.finish_flow(http, stack, user, code, state)
+    assert r.status_code == 200 and r.json()["connected"], r.text
     row, _ = hl.stored_tokens(stack, user)
     assert row["is_active"] and row["location_id"] == LOC
 
@@ -50,14 +58,14 @@ def test_a_granted_authorization_returns_to_the_dashboard(returning, fake, http)
 def test_failures_return_with_their_error_code(returning, fake, http):
     stack = returning
     user = stack.make_user("client")
-    assert outcome(callback(http, stack, code="c", state="x" * 43)) == \
+    assert outcome(hl.callback(http, stack, code="c", state="x" * 43)) == \
         {"connection": "failed", "error": "invalid_state"}
-    state = http.post(stack.url("highlevel-oauth"), headers=stack.auth(user)).json()["state"]
-    assert outcome(callback(http, stack, error="access_denied", state=state)) == \
+    state = hl.start_flow(http, stack, user).json()["state"]
+    assert outcome(hl.callback(http, stack, error="access_denied", state=state)) == \
         {"connection": "failed", "error": "authorization_denied"}
     assert stack.sql("SELECT count(*) AS n FROM api_keys WHERE user_id = %s", (user,))[0]["n"] == 0
     # starting the flow is still the dashboard's JSON call
-    r = http.post(stack.url("highlevel-oauth"), headers=stack.auth(user))
+    r = hl.start_flow(http, stack, user)
     assert r.status_code == 200 and "authorize_url" in r.json()
 
 

@@ -107,7 +107,7 @@ def test_refused_refresh_ends_the_connection_without_retrying(clean, fake, http,
     assert fake.hl_refresh_count == 1
     # authorising again brings the connection back
     state = start_flow(http, stack, user).json()["state"]
-    assert complete_flow(http, stack, fake.hl_issue_code(LOC), state).status_code == 200
+    assert complete_flow(http, stack, fake.hl_issue_code(LOC), state, user).status_code == 200
     row, _ = hl.stored_tokens(stack, user)
     assert row["is_active"] and row["status"] == "connected" and row["last_error"] is None
     assert list_agents(http, stack, admin, user).status_code == 200

@@ -44,6 +44,7 @@ from urllib.parse import quote
 
 import pytest
 
+from testenv import highlevel as hl
 from testenv import retell
 from testenv.stack import ROOT, b64url, wait_until
 from testenv.tenants import AGENT_A, KEY_A, changed, fingerprint, tables
@@ -85,9 +86,10 @@ def auth(w, caller):
 def new_state(w):
     """A fresh, unspent OAuth state for A (as highlevel-oauth POST stores one)."""
     state = f"hostile-state-{next(_seq):06d}-{int(time.time() * 1000)}"
-    w.stack.sql("""INSERT INTO oauth_states (state, provider, user_id, created_by, expires_at)
-                   VALUES (%s, 'highlevel', %s, %s, now() + interval '10 minutes')""",
-                (state, w.a, w.admin))
+    w.stack.sql("""INSERT INTO oauth_states (state, provider, user_id, created_by, expires_at,
+                                             code_challenge)
+                   VALUES (%s, 'highlevel', %s, %s, now() + interval '10 minutes', %s)""",
+                (state, w.a, w.admin, hl.CHALLENGE))
     return state
 
 
@@ -179,6 +181,9 @@ TEXT_VALUES = [(f"sqli{i}", json.dumps(v).encode(), quote(v, safe="")) for i, v 
 NUL_LABELS = ("nul_escaped", "nul_raw", "nul_pct", "invalid_utf8")
 
 user_a = lambda w: {"user_id": w.a}  # noqa: E731
+oauth_start = lambda w: {"user_id": w.a, "code_challenge": hl.CHALLENGE}  # noqa: E731
+oauth_finish = lambda w: {"state": new_state(w), "code": "hlcode_x",  # noqa: E731
+                          "code_verifier": hl.VERIFIER}
 
 # (function, method, caller, base body, fields, kind)
 #   strict: every hostile value is 4xx        free: a signed delivery's text, stored verbatim
@@ -193,8 +198,10 @@ BODY_FIELDS = [
      ["user_id", "source_platform", "agent_ids.0"], "strict"),
     ("assign-agents", "DELETE", "admin", lambda w: {"user_id": w.a, "agent_ids": [w.agent_a]},
      ["user_id", "agent_ids.0"], "strict"),
-    ("highlevel-oauth", "POST", "admin", user_a, ["user_id"], "strict"),
-    ("highlevel-oauth", "POST", "client", user_a, ["user_id"], "strict"),
+    ("highlevel-oauth", "POST", "admin", oauth_start, ["user_id", "code_challenge"], "strict"),
+    ("highlevel-oauth", "POST", "client", oauth_start, ["user_id", "code_challenge"], "strict"),
+    ("highlevel-oauth", "POST", "admin", oauth_finish, ["state", "code", "code_verifier"],
+     "strict"),
     ("fetch-available-agents", "POST", "admin", user_a, ["user_id"], "strict"),
     ("sync-retell-calls", "POST", "admin", user_a, ["user_id"], "strict"),
     ("sync-retell-calls", "POST", "client", user_a, ["user_id"], "strict"),
@@ -213,6 +220,7 @@ STATS_PARAMS = [p for p in LIST_PARAMS if p not in ("limit", "cursor")]
 # (function, method, caller, base query, fields, kind)
 #   search: 2xx allowed with no match    flag: 2xx allowed (only "1" turns it on)
 #   ignored: always 200                  link: a valid playback link made hostile: 401
+#   pending: 2xx allowed when the callback only hands the code back (nothing is exchanged)
 QUERY_FIELDS = [
     ("retell-connection", "GET", "admin", user_a, ["user_id"], "strict"),
     ("retell-connection", "DELETE", "admin", user_a, ["user_id"], "strict"),
@@ -221,7 +229,9 @@ QUERY_FIELDS = [
     ("highlevel-oauth", "GET", "none", lambda w: {"state": "hostile-unknown-state", "code": "hlcode_x"},
      ["state"], "strict"),
     ("highlevel-oauth", "GET", "none", lambda w: {"state": new_state(w), "code": "hlcode_x"},
-     ["code", "error"], "strict"),
+     ["error"], "strict"),
+    ("highlevel-oauth", "GET", "none", lambda w: {"state": new_state(w), "code": "hlcode_x"},
+     ["code"], "pending"),
     ("get-call-recording", "GET", "admin", lambda w: {"call_id": w.call_a}, ["call_id"], "strict"),
     ("get-call-recording", "GET", "client", lambda w: {"call_id": w.call_a}, ["call_id"], "strict"),
     ("get-call-recording", "GET", "admin", lambda w: {"call_id": w.call_a}, ["redirect", "link"], "flag"),
@@ -269,6 +279,10 @@ def judge_text(w, fn, method, caller, field, kind, label, value, raw):
     if kind == "flag":
         def ok(r):
             assert r.status_code == 200 and r.content == w.fake.recording_bytes(w.retell_call_a)
+        return ok
+    if kind == "pending":
+        def ok(r):
+            assert r.json()["pending"] is True and r.json()["code"] != "hlcode_x", r.text
         return ok
     if kind == "ignored":
         def ok(r):
@@ -321,7 +335,7 @@ def test_hostile_text(watched_tenants, http_module, where, fn, method, caller, b
     assert_clean_answer(r, name)
     ok = judge_text(w, fn, method, caller, field, kind, label, value, sent.get("raw"))
     writes = WEBHOOK_WRITES if fn == "retell-webhook" else set()
-    if fn == "highlevel-oauth" and method == "GET":
+    if fn == "highlevel-oauth":
         writes = {"public.oauth_states"}     # new_state() and spending it
     if r.status_code < 400:
         assert ok is not None, f"{name}: accepted ({r.status_code}) {r.text[:300]}"
@@ -666,7 +680,7 @@ JSON_TAKERS = [
     ("assign-agents", "POST", "admin",
      lambda w: {"user_id": w.a, "source_platform": "retell", "agent_ids": [w.agent_a]}),
     ("assign-agents", "DELETE", "admin", lambda w: {"user_id": w.a, "agent_ids": [w.agent_a]}),
-    ("highlevel-oauth", "POST", "admin", user_a),
+    ("highlevel-oauth", "POST", "admin", oauth_start),
     ("fetch-available-agents", "POST", "admin", user_a),
     ("sync-retell-calls", "POST", "admin", user_a),
     ("sync-highlevel-calls", "POST", "admin", user_a),

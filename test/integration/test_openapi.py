@@ -417,40 +417,48 @@ def test_sync_all(callers, fake, connect_retell, retell_agent, http):
 def test_highlevel_oauth(callers, fake, http):
     stack = callers.stack
     path = "/highlevel-oauth"
-    started = request(http, stack, "POST", path, 200, headers=callers.as_client)
+    start = {"code_challenge": hl.CHALLENGE}
+    started = request(http, stack, "POST", path, 200, headers=callers.as_client, json_body=start)
     state = started.body["state"]
     assert parse_qs(urlsplit(started.body["authorize_url"]).query)["state"] == [state]
-    done = request(http, stack, "GET", path, 200, params={"code": fake.hl_issue_code(LOC), "state": state})
+    code = fake.hl_issue_code(LOC)
+    pending = request(http, stack, "GET", path, 200, params={"code": code, "state": state})
+    assert pending.body == {"pending": True, "state": state, "code": code}
+
+    def finish(status, st, c, headers=callers.as_client, verifier=hl.VERIFIER):
+        return request(http, stack, "POST", path, status, headers=headers,
+                       json_body={"state": st, "code": c, "code_verifier": verifier})
+    done = finish(200, state, code)
     assert done.body == {"connected": True, "user_id": callers.client, "location_id": LOC}
-    again = request(http, stack, "GET", path, 400, params={"code": fake.hl_issue_code(LOC), "state": state})
-    assert error_code(again) == "invalid_state"
+    assert error_code(finish(400, state, code)) == "invalid_state"
 
     def fresh_state():
         return request(http, stack, "POST", path, 200, headers=callers.as_admin,
-                       json_body={"user_id": callers.other}).body["state"]
+                       json_body={"user_id": callers.other, **start}).body["state"]
     assert error_code(request(http, stack, "GET", path, 400,
                               params={"state": fresh_state(), "error": "access_denied"})) \
         == "authorization_denied"
     assert error_code(request(http, stack, "GET", path, 400, params={"state": fresh_state()})) \
         == "missing_field"
-    assert error_code(request(http, stack, "GET", path, 400,
-                              params={"state": fresh_state(), "code": "hlcode_never_issued"})) \
-        == "invalid_code"
-    assert error_code(request(http, stack, "GET", path, 400,
-                              params={"state": fresh_state(), "code": fake.hl_issue_code("")})) \
-        == "location_required"
     assert error_code(request(http, stack, "GET", path, 400, params={"state": "x" * 200})) \
         == "invalid_state"
+    admin = callers.as_admin
+    assert error_code(finish(400, fresh_state(), "hlcode_never_issued", admin)) == "invalid_code"
+    assert error_code(finish(400, fresh_state(), fake.hl_issue_code(""), admin)) == "location_required"
+    assert error_code(finish(400, fresh_state(), code, admin, "w" * 43)) == "invalid_verifier"
+    assert error_code(finish(403, fresh_state(), code)) == "state_mismatch"
     fake.add_fault(path_prefix="/oauth/token", status=500, count=10)
-    assert error_code(request(http, stack, "GET", path, 502,
-                              params={"state": fresh_state(), "code": fake.hl_issue_code(LOC)})) \
-        == "provider_error"
+    assert error_code(finish(502, fresh_state(), fake.hl_issue_code(LOC), admin)) == "provider_error"
 
-    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin)) == "missing_field"
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_admin,
+                              json_body=start)) == "missing_field"
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_client)) == "missing_field"
+    assert error_code(request(http, stack, "POST", path, 400, headers=callers.as_client,
+                              json_body={**start, "code_challenge_method": "plain"})) == "invalid_field"
     assert error_code(request(http, stack, "POST", path, 404, headers=callers.as_admin,
-                              json_body={"user_id": RANDOM_USER})) == "not_found"
+                              json_body={"user_id": RANDOM_USER, **start})) == "not_found"
     assert error_code(request(http, stack, "POST", path, 403, headers=callers.as_client,
-                              json_body={"user_id": callers.other})) == "forbidden"
+                              json_body={"user_id": callers.other, **start})) == "forbidden"
     assert error_code(request(http, stack, "POST", path, 415, headers=callers.as_client,
                               data=b"x", content_type="text/plain")) == "unsupported_media_type"
     assert error_code(request(http, stack, "POST", path, 401)) == "unauthorized"
@@ -630,7 +638,8 @@ def test_every_database_backed_operation_answers_a_documented_503_while_postgres
         ("POST", "/sync-retell-calls", {}),
         ("POST", "/sync-highlevel-calls", {}),
         ("POST", "/sync-all", {}),
-        ("POST", "/highlevel-oauth", {"json_body": {"user_id": callers.client}}),
+        ("POST", "/highlevel-oauth", {"json_body": {"user_id": callers.client,
+                                                    "code_challenge": hl.CHALLENGE}}),
         ("GET", "/highlevel-oauth", {"params": {"state": "s" * 43, "code": "c"}}),
         ("POST", "/fetch-available-agents", {"json_body": {"user_id": callers.client}}),
         ("GET", "/fetch-available-agents", {"params": {"user_id": callers.client}}),

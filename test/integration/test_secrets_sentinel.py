@@ -155,10 +155,10 @@ def test_no_secret_in_any_log_table_or_answer(sentinel_stack):
     assert retell.post(http, stack, stray, bad_key).status_code == 401
     # ------------------------------------------------------------ highlevel-oauth
     fake.hl_redirect_uri = "http://127.0.0.1/oauth/callback"
-    started = ok(http.post(url("highlevel-oauth"), headers=client_h)).json()
+    started = ok(hl.start_flow(http, stack, client)).json()
     state = parse_qs(urlsplit(started["authorize_url"]).query)["state"][0]
     code = fake.hl_issue_code(LOC)
-    ok(http.get(url("highlevel-oauth"), params={"code": code, "state": state}))
+    ok(hl.complete_flow(http, stack, code, state, client))
     assert len(issued) == 2
     # ------------------------------------------------------------ fetch-available-agents, assignment
     hl_agents = ok(http.post(url("fetch-available-agents"), json={"user_id": client}, headers=admin_h)).json()
@@ -248,9 +248,9 @@ def test_no_secret_in_any_log_table_or_answer(sentinel_stack):
     if pg_log.exists():
         leaks += find_leaks(sentinels, pg_log.read_text(errors="replace"), "PostgreSQL's log")
     access = stack.var / "nginx" / "logs" / "access.log"
+    # the authorization code is in the redirect's URL by design: single use, spent at once
+    no_code = {k: v for k, v in sentinels.items() if k != "OAuth code"}
     if access.exists():
-        # the authorization code is in the redirect's URL by design: single use, spent at once
-        no_code = {k: v for k, v in sentinels.items() if k != "OAuth code"}
         leaks += find_leaks(no_code, access.read_text(errors="replace"), "nginx's access log")
     leaks += find_leaks(sentinels, "\n".join(cli_output), "the CLI's output")
     # tables: every table, every column, as text (the sealed columns included)
@@ -261,7 +261,10 @@ def test_no_secret_in_any_log_table_or_answer(sentinel_stack):
     # answers
     assert len(rec.answers) >= 50
     for where, text in rec.answers:
-        leaks += find_leaks(sentinels, text, f"the answer to {where}")
+        # the provider's redirect hands the code back to the browser that will finish with it
+        # (issue 16, finding 10): there, and only there, it is expected
+        callback = where.startswith("GET ") and "/highlevel-oauth?" in where
+        leaks += find_leaks(no_code if callback else sentinels, text, f"the answer to {where}")
     assert leaks == [], "\n".join(leaks[:20])
 
     # the scan itself finds a planted leak (in each form), so a silent scan means something

@@ -22,7 +22,8 @@ AGENT_A, AGENT_B = (str(uuid.UUID(int=i, version=4)) for i in (0xA1, 0xB1))
 
 READABLE = ["profiles", "agents", "user_agents", "calls", "billing_accounts"]
 SECRET = ["api_keys", "webhook_inbox", "key_usage_audit", "oauth_states", "sync_state",
-          "sync_runs", "schema_migrations", "call_transcript_pending", "call_transcript_search"]
+          "sync_runs", "schema_migrations", "retell_agent_workspaces", "call_transcript_pending",
+          "call_transcript_search"]
 # an UPDATE that changes nothing, on a column the role may be granted
 UPDATE_SET = {"profiles": "full_name = full_name", "call_transcript_search": "call_id = call_id"}
 
@@ -46,6 +47,7 @@ INSERT INTO key_usage_audit (user_id, service, actor_kind, purpose, function_nam
 INSERT INTO oauth_states (state, user_id, expires_at) VALUES ('st', '{A}', now() + interval '10 minutes');
 INSERT INTO sync_state (user_id, provider, cursor_ms) VALUES ('{A}', 'retell', 1);
 INSERT INTO sync_runs (user_id, provider, trigger) VALUES ('{A}', 'retell', 'schedule');
+INSERT INTO retell_agent_workspaces (retell_agent_id, user_id) VALUES ('ag_a', '{A}');
 UPDATE calls SET transcript = 'Agent: hello' WHERE retell_call_id = 'c_a2';
 INSERT INTO call_transcript_search (call_id, transcript)
     SELECT id, 'Agent: hi' FROM calls WHERE retell_call_id = 'c_a1';
@@ -104,7 +106,8 @@ def statement(table, verb):
         if first is None:
             first = {"user_agents": "user_id = user_id", "billing_accounts": "user_id = user_id",
                      "oauth_states": "state = state", "sync_state": "user_id = user_id",
-                     "schema_migrations": "version = version"}.get(table, "id = id")
+                     "schema_migrations": "version = version",
+                     "retell_agent_workspaces": "user_id = user_id"}.get(table, "id = id")
         return f"UPDATE {table} SET {first}"
     return f"DELETE FROM {table}"
 

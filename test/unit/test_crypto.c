@@ -1,8 +1,10 @@
-// test_crypto.c: HMAC against RFC 4231, AES-256-GCM against the GCM spec's vectors, sealing.
+// test_crypto.c: HMAC against RFC 4231, AES-256-GCM against the GCM spec's vectors, sealing, and
+// the OAuth flow's PKCE check (RFC 7636).
 #include <stdlib.h>
 
 #include "common/arena.h"
 #include "common/crypto.h"
+#include "common/oauth.h"
 #include "test/unit/check.h"
 
 static void hex(const uint8_t *in, size_t len, char *out) {
@@ -126,7 +128,34 @@ static void test_hex_base64(void) {
 	arena_destroy(arena);
 }
 
+// RFC 7636 appendix B's pair, and what a finish must refuse (common/oauth.h)
+static void test_oauth_pkce(void) {
+	static const char verifier[] = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+	static const char challenge[] = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
+	struct arena *arena = arena_create();
+
+	CHECK(oauth_challenge_valid(challenge));
+	CHECK(!oauth_challenge_valid("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-c="));
+	CHECK(!oauth_challenge_valid("E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cMx"));
+	CHECK(!oauth_challenge_valid(NULL));
+	CHECK(oauth_verifier_matches(arena, verifier, challenge));
+	CHECK(!oauth_verifier_matches(arena, "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXK",
+				      challenge));
+	CHECK(!oauth_verifier_matches(arena, challenge, challenge));
+	CHECK(!oauth_verifier_matches(arena, "short", challenge));
+	CHECK(!oauth_verifier_matches(arena, NULL, challenge));
+	CHECK(!oauth_verifier_matches(arena, verifier, NULL));
+	CHECK(oauth_param_valid("hlcode_0123", OAUTH_MAX_CODE_LEN));
+	CHECK(!oauth_param_valid("a b", OAUTH_MAX_CODE_LEN));
+	CHECK(!oauth_param_valid("a\x7f", OAUTH_MAX_CODE_LEN));
+	CHECK(!oauth_param_valid("Zo\xc3\xab", OAUTH_MAX_CODE_LEN));
+	CHECK(!oauth_param_valid("", OAUTH_MAX_CODE_LEN));
+	CHECK(!oauth_param_valid("abcd", 3));
+	arena_destroy(arena);
+}
+
 int main(void) {
+	test_oauth_pkce();
 	test_hmac_rfc4231();
 	test_gcm_vectors();
 	test_seal_open_rotation();

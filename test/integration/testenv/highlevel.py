@@ -70,12 +70,38 @@ def assert_no_provider_words(text):
         assert word not in lowered, f"{word!r} in {text!r}"
 
 
-def start_flow(http, stack, as_user, body=None):
+# RFC 7636's own example pair (appendix B): what a starting browser keeps, and what it sends
+VERIFIER = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+CHALLENGE = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+
+
+def start_flow(http, stack, as_user, body=None, challenge=CHALLENGE):
+    """The dashboard starting a connection: body plus the browser's code_challenge."""
+    body = {} if body is None else dict(body)
+    if challenge is not None:
+        body.setdefault("code_challenge", challenge)
     return http.post(stack.url("highlevel-oauth"), headers=stack.auth(as_user), json=body)
 
 
-def complete_flow(http, stack, code, state):
-    return http.get(stack.url("highlevel-oauth"), params={"code": code, "state": state})
+def callback(http, stack, **params):
+    """The provider's redirect of a browser back to the function."""
+    return http.get(stack.url("highlevel-oauth"), params=params, allow_redirects=False)
+
+
+def finish_flow(http, stack, as_user, code, state, verifier=VERIFIER):
+    """The starting browser, signed in, handing the code back with its verifier."""
+    return http.post(stack.url("highlevel-oauth"), headers=stack.auth(as_user),
+                     json={"state": state, "code": code, "code_verifier": verifier})
+
+
+def complete_flow(http, stack, code, state, as_user, verifier=VERIFIER):
+    """The provider's redirect, then as_user's finish: the finish's answer, or the redirect's
+    when that refused."""
+    r = callback(http, stack, code=code, state=state)
+    if r.status_code != 200:
+        return r
+    assert r.json() == {"pending": True, "state": state, "code": code}, r.text
+    return finish_flow(http, stack, as_user, code, state, verifier)
 
 
 def token_requests(fake):
