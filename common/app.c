@@ -128,6 +128,12 @@ static void app_thread_end(void *ctx) {
 	free(app);
 }
 
+static void app_after_response(void *ctx, struct arena *arena) {
+	struct app *app = ctx;
+
+	app->fn->after_response(app, arena);
+}
+
 static int serve(struct app *app, const struct app_function *fn, const char *socket_path) {
 	struct err err = {0};
 	struct http_server srv = {
@@ -141,6 +147,7 @@ static int serve(struct app *app, const struct app_function *fn, const char *soc
 		.threads = (int)app->cfg.threads,
 		.thread_begin = app_thread_begin,
 		.thread_end = app_thread_end,
+		.after_response = fn->after_response != NULL ? app_after_response : NULL,
 	};
 
 	srv.listen_fd = http_listen_fd(socket_path, &err);

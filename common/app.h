@@ -35,6 +35,9 @@ struct app_function {
 	/* Optional command-line mode (e.g. `sync-retell-calls --all`): called instead of
 	 * serving when argv holds arguments other than --socket; returns the exit status. */
 	int (*cli)(struct app *app, int argc, char **argv);
+	/* Optional: work after each answer, on the serving thread (http_server's after_response).
+	 */
+	void (*after_response)(struct app *app, struct arena *arena);
 };
 
 /* Runs the function: `int main(int c, char **v) { return app_main(c, v, &fn); }`. The process

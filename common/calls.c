@@ -34,7 +34,7 @@ const char calls_upsert_retell_sql[] =
 	" VALUES ($1, 'retell', $2::uuid, $3::uuid, $4, $5, $6, $7,"
 	" timestamptz 'epoch' + $8::bigint * interval '1 millisecond',"
 	" timestamptz 'epoch' + $9::bigint * interval '1 millisecond',"
-	" $10::int, $11, $12, $13, $14::json, $15, $16, $17::jsonb, $18::jsonb, $19, $20,"
+	" $10::int, $11, $12, $13, $14, $15, $16, $17::jsonb, $18::jsonb, $19, $20,"
 	" $21::boolean, $22::boolean, $23::int, $24::smallint)"
 	" ON CONFLICT (retell_call_id) DO UPDATE SET "
 	OWNER ", " PICK(agent_id) ", " PICK(provider_agent_id) ", " PICK(call_type) ", "

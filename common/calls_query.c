@@ -344,6 +344,8 @@ static void sqlb_init(struct sqlb *b, struct arena *arena, struct calls_sql *out
 	b->out = out;
 }
 
+#define NOT_PENDING "NOT EXISTS (SELECT 1 FROM call_transcript_pending q WHERE q.call_id = c.id)"
+
 static void add_filters(struct sqlb *b, const struct calls_query *q) {
 	// calls without a start have no place in a time-ordered list or a day: left out of both
 	sqlb_add(b, " AND c.started_at IS NOT NULL");
@@ -355,11 +357,16 @@ static void add_filters(struct sqlb *b, const struct calls_query *q) {
 	sqlb_cond(b, "c.direction = ", q->direction, "");
 	sqlb_cond(b, "c.call_type = ", q->call_type, "");
 	if (q->search != NULL) {
+		// summary or transcript: a call's indexed transcript (0053) unless a change of it
+		// is still pending, then its own
 		const char *p = sqlb_param(b, q->search);
 		sqlb_add(b, arena_printf(b->arena,
 					 " AND (c.summary ILIKE %s"
-					 " OR c.transcript ILIKE %s)",
-					 p, p));
+					 " OR (" NOT_PENDING " AND EXISTS (SELECT 1"
+					 " FROM call_transcript_search s WHERE s.call_id = c.id"
+					 " AND s.transcript ILIKE %s))"
+					 " OR (NOT " NOT_PENDING " AND c.transcript ILIKE %s))",
+					 p, p, p));
 	}
 }
 

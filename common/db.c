@@ -8,12 +8,19 @@
 #include <libpq-fe.h>
 
 #include "common/arena.h"
+#include "common/crypto.h"
 #include "common/log.h"
+
+// The statements db_exec_prepared has prepared on this connection (a few hot ones per process).
+#define PREPARED_MAX  16
+#define PREPARED_NAME 20 /* "cb_" + 16 hex digits + NUL */
 
 struct db {
 	char *conninfo;
 	PGconn *conn;
 	int in_tx;
+	int nprepared;
+	char prepared[PREPARED_MAX][PREPARED_NAME];
 };
 
 struct db *db_create(const char *conninfo) {
@@ -29,6 +36,7 @@ static void disconnect(struct db *db) {
 	PQfinish(db->conn);
 	db->conn = NULL;
 	db->in_tx = 0;
+	db->nprepared = 0;
 }
 
 void db_destroy(struct db *db) {
@@ -96,15 +104,92 @@ static void copy_rows(PGresult *res, struct arena *arena, struct db_rows *rows) 
 	}
 }
 
-// Always the unnamed statement (PQexecParams: parse, bind and execute in one round trip): a
-// named prepared statement lives on one server connection, and behind a pooler in transaction
-// mode (PgBouncer, Supavisor) the next transaction may get another one where it does not exist.
-static PGresult *run(struct db *db, const char *sql, int nparams, const char *const *params) {
+// The unnamed statement (PQexecParams: parse, bind and execute in one round trip): a named
+// prepared statement lives on one server connection, and behind a pooler in transaction mode
+// (PgBouncer, Supavisor) the next transaction may get another one where it does not exist.
+static PGresult *run_unnamed(struct db *db, const char *sql, int nparams,
+			     const char *const *params) {
 	return PQexecParams(db->conn, sql, nparams, NULL, params, NULL, NULL, 0);
 }
 
-int db_exec(struct db *db, struct arena *arena, const char *name, const char *sql, int nparams,
-	    const char *const *params, struct db_rows *rows, struct err *err) {
+static int sqlstate_is(const PGresult *res, const char *state) {
+	const char *got = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+
+	return got != NULL && strcmp(got, state) == 0;
+}
+
+// A statement's name is a hash of its text: the same name is always the same statement, also
+// when another client prepared it on a server connection a pooler hands us.
+static void statement_name(const char *sql, char name[PREPARED_NAME]) {
+	uint8_t digest[CRYPTO_SHA256_LEN];
+
+	crypto_sha256(sql, strlen(sql), digest);
+	memcpy(name, "cb_", 3);
+	for (int i = 0; i < 8; i++) {
+		snprintf(name + 3 + 2 * i, 3, "%02x", digest[i]);
+	}
+}
+
+static int is_prepared(const struct db *db, const char *name) {
+	for (int i = 0; i < db->nprepared; i++) {
+		if (strcmp(db->prepared[i], name) == 0) {
+			return 1;
+		}
+	}
+	return 0;
+}
+
+// Runs sql as a named prepared statement: parsed and planned once per connection, not on
+// every call (for the webhook's statement that was most of its cost outside execution). Behind
+// a transaction-mode pooler the server connection may change between statements: a name it
+// does not know (26000) is prepared again, one it already holds (42P05) is the same text; a
+// second miss, or a refused prepare, runs the unnamed statement. Inside a transaction a miss
+// would abort it: unnamed there.
+static PGresult *run_prepared(struct db *db, const char *sql, int nparams,
+			      const char *const *params) {
+	char name[PREPARED_NAME];
+	PGresult *res;
+
+	if (db->in_tx) {
+		return run_unnamed(db, sql, nparams, params);
+	}
+	statement_name(sql, name);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		if (!is_prepared(db, name) && db->nprepared == PREPARED_MAX) {
+			return run_unnamed(db, sql, nparams, params);
+		}
+		if (!is_prepared(db, name)) {
+			int prepared;
+
+			res = PQprepare(db->conn, name, sql, nparams, NULL);
+			prepared = PQresultStatus(res) == PGRES_COMMAND_OK ||
+				   sqlstate_is(res, "42P05");
+			PQclear(res);
+			if (!prepared) {
+				// a pooler refusing named statements, or a real error the unnamed
+				// run reports as the statement's own
+				return run_unnamed(db, sql, nparams, params);
+			}
+			memcpy(db->prepared[db->nprepared++], name, PREPARED_NAME);
+		}
+		res = PQexecPrepared(db->conn, name, nparams, params, NULL, NULL, 0);
+		if (!sqlstate_is(res, "26000")) {
+			return res;
+		}
+		PQclear(res);
+		db->nprepared = 0; // this server connection is not the one we prepared on
+	}
+	return run_unnamed(db, sql, nparams, params);
+}
+
+static PGresult *run(struct db *db, const char *sql, int nparams, const char *const *params,
+		     int prepare) {
+	return prepare ? run_prepared(db, sql, nparams, params)
+		       : run_unnamed(db, sql, nparams, params);
+}
+
+static int exec(struct db *db, struct arena *arena, const char *name, const char *sql, int nparams,
+		const char *const *params, int prepare, struct db_rows *rows, struct err *err) {
 	PGresult *res = NULL;
 	ExecStatusType st;
 	int rc = -1;
@@ -112,7 +197,7 @@ int db_exec(struct db *db, struct arena *arena, const char *name, const char *sq
 	if (ensure_connected(db, err) < 0) {
 		return -1;
 	}
-	res = run(db, sql, nparams, params);
+	res = run(db, sql, nparams, params, prepare);
 	if (PQstatus(db->conn) != CONNECTION_OK && !db->in_tx) {
 		// the server went away between statements: one fresh connection, one more try
 		PQclear(res);
@@ -121,7 +206,7 @@ int db_exec(struct db *db, struct arena *arena, const char *name, const char *sq
 		if (ensure_connected(db, err) < 0) {
 			goto done;
 		}
-		res = run(db, sql, nparams, params);
+		res = run(db, sql, nparams, params, prepare);
 	}
 	st = PQresultStatus(res);
 	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
@@ -151,6 +236,17 @@ int db_exec(struct db *db, struct arena *arena, const char *name, const char *sq
 done:
 	PQclear(res);
 	return rc;
+}
+
+int db_exec(struct db *db, struct arena *arena, const char *name, const char *sql, int nparams,
+	    const char *const *params, struct db_rows *rows, struct err *err) {
+	return exec(db, arena, name, sql, nparams, params, 0, rows, err);
+}
+
+int db_exec_prepared(struct db *db, struct arena *arena, const char *name, const char *sql,
+		     int nparams, const char *const *params, struct db_rows *rows,
+		     struct err *err) {
+	return exec(db, arena, name, sql, nparams, params, 1, rows, err);
 }
 
 int db_begin(struct db *db, struct err *err) {

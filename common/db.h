@@ -32,6 +32,15 @@ void db_destroy(struct db *db);
 int db_exec(struct db *db, struct arena *arena, const char *name, const char *sql, int nparams,
 	    const char *const *params, struct db_rows *rows, struct err *err) MUSTCHECK;
 
+/* As db_exec, for a hot statement run many times per connection: prepared (parsed and planned)
+ * once per server connection under a name derived from its text, then only bound and run.
+ * Safe behind a transaction-mode pooler (a server connection without it prepares it again);
+ * inside a transaction it runs unnamed. Meant for writes whose plan never depends on the
+ * values (a generic plan is as good as a custom one), not for the dashboard's reads. */
+int db_exec_prepared(struct db *db, struct arena *arena, const char *name, const char *sql,
+		     int nparams, const char *const *params, struct db_rows *rows,
+		     struct err *err) MUSTCHECK;
+
 /* BEGIN / COMMIT; db_rollback is safe to call in any state (it never fails the caller). */
 int db_begin(struct db *db, struct err *err) MUSTCHECK;
 int db_commit(struct db *db, struct err *err) MUSTCHECK;

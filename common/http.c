@@ -618,6 +618,9 @@ static void *serving_thread_main(void *arg) {
 	while (accept_next(t, &fx) >= 0) {
 		handle_one(srv, ctx, &fx, arena, &resp);
 		FCGX_Finish_r(&fx);
+		if (srv->after_response != NULL) {
+			srv->after_response(ctx, arena);
+		}
 		arena_reset(arena);
 	}
 	FCGX_Free(&fx, 1);

@@ -63,6 +63,9 @@ struct http_server {
 	 * them every thread is handed ctx itself. */
 	void *(*thread_begin)(void *ctx);
 	void (*thread_end)(void *thread_ctx);
+	/* Optional: run on the serving thread after each response has gone out, before its arena
+	 * is reset (work that must not delay an answer). */
+	void (*after_response)(void *thread_ctx, struct arena *arena);
 };
 
 /* Serves requests on srv->threads threads until SIGTERM/SIGINT/SIGUSR1, then returns 0 once

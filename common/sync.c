@@ -16,6 +16,7 @@
 #include "common/httpc.h"
 #include "common/jsonh.h"
 #include "common/log.h"
+#include "common/search.h"
 #include "common/whitelabel.h"
 
 int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms, struct err *err) {
@@ -43,6 +44,7 @@ int sync_page_commit(struct app *app, struct sync_run *run, int64_t cursor_ms, s
 		db_rollback(app->db);
 		return -1;
 	}
+	search_index_soon(app->db, run->arena); // the page's transcripts (0053)
 	arena_reset(run->arena);
 	return 0;
 }

@@ -16,9 +16,13 @@
 #include "common/jsonh.h"
 #include "common/log.h"
 #include "common/retell/webhook.h"
+#include "common/search.h"
 #include "common/secrets.h"
 
 #define MAX_BODY (2 * 1024 * 1024)
+
+// set on the serving thread when its request stored a call (and so maybe a transcript to index)
+static _Thread_local int stored_call;
 
 struct verified {
 	const char *user_id;
@@ -143,6 +147,7 @@ static int handle(void *ctx, struct http_request *req, struct http_response *res
 	if (inbox_record_retell(app, req->arena, &in, &outcome, &result, &req->err) < 0) {
 		goto done;
 	}
+	stored_call = outcome == INBOX_APPLIED;
 	if (result.unbilled) {
 		log_warn("call %s of user %s has no billing account: cost left empty",
 			 delivery.call_id, signer.user_id);
@@ -153,11 +158,21 @@ done:
 	return status;
 }
 
+// The transcripts this delivery stored are searchable already (as pending); indexing them
+// waits until the provider has its answer. A refused delivery costs the database nothing more.
+static void after_response(struct app *app, struct arena *arena) {
+	if (stored_call) {
+		stored_call = 0;
+		search_index_soon(app->db, arena);
+	}
+}
+
 int main(int argc, char **argv) {
 	static const struct app_function fn = {
 		.name = "retell-webhook",
 		.handler = handle,
 		.max_body = MAX_BODY,
+		.after_response = after_response,
 	};
 
 	return app_main(argc, argv, &fn);

@@ -51,7 +51,8 @@ from testenv.tenants import AGENT_A, KEY_A, changed, fingerprint, tables
 
 FUNCTIONS = sorted(p.stem for p in (ROOT / "handlers").glob("*.c"))
 MARK = "@@HOSTILE@@"
-WEBHOOK_WRITES = {"public.calls", "public.webhook_inbox", "public.key_usage_audit"}
+WEBHOOK_WRITES = {"public.calls", "public.webhook_inbox", "public.key_usage_audit",
+                  "public.call_transcript_pending", "public.call_transcript_search"}
 _seq = itertools.count(1)
 
 

@@ -22,9 +22,10 @@ AGENT_A, AGENT_B = (str(uuid.UUID(int=i, version=4)) for i in (0xA1, 0xB1))
 
 READABLE = ["profiles", "agents", "user_agents", "calls", "billing_accounts"]
 SECRET = ["api_keys", "webhook_inbox", "key_usage_audit", "oauth_states", "sync_state",
-          "sync_runs", "schema_migrations", "retell_agent_workspaces"]
+          "sync_runs", "schema_migrations", "retell_agent_workspaces", "call_transcript_pending",
+          "call_transcript_search"]
 # an UPDATE that changes nothing, on a column the role may be granted
-UPDATE_SET = {"profiles": "full_name = full_name"}
+UPDATE_SET = {"profiles": "full_name = full_name", "call_transcript_search": "call_id = call_id"}
 
 SEED = f"""
 INSERT INTO auth.users (id, email) VALUES ('{A}', 'a@x.test'), ('{B}', 'b@x.test'), ('{ADMIN}', 'ad@x.test');
@@ -47,6 +48,9 @@ INSERT INTO oauth_states (state, user_id, expires_at) VALUES ('st', '{A}', now()
 INSERT INTO sync_state (user_id, provider, cursor_ms) VALUES ('{A}', 'retell', 1);
 INSERT INTO sync_runs (user_id, provider, trigger) VALUES ('{A}', 'retell', 'schedule');
 INSERT INTO retell_agent_workspaces (retell_agent_id, user_id) VALUES ('ag_a', '{A}');
+UPDATE calls SET transcript = 'Agent: hello' WHERE retell_call_id = 'c_a2';
+INSERT INTO call_transcript_search (call_id, transcript)
+    SELECT id, 'Agent: hi' FROM calls WHERE retell_call_id = 'c_a1';
 """
 
 
