@@ -123,22 +123,23 @@ int connections_retell_signers(struct db *db, struct arena *arena, const char *a
 
 	// owners: the workspaces that listed the agent with the key stored now (a key stored
 	// later may be another workspace's); when there are any, only they are tried
-	return db_exec(db, arena, "connections_retell_signers",
-		       "WITH owners AS (SELECT w.user_id FROM retell_agent_workspaces w"
-		       " JOIN api_keys k ON k.user_id = w.user_id AND k.service = 'retell'"
-		       " AND k.is_active AND w.learned_at >= k.updated_at"
-		       " WHERE w.retell_agent_id = $1)"
-		       " SELECT k.user_id, k.access_token, ua.agent_id AS agent_uuid"
-		       " FROM api_keys k"
-		       " LEFT JOIN agents a ON a.retell_agent_id = $1"
-		       " LEFT JOIN user_agents ua ON ua.agent_id = a.id AND ua.user_id = k.user_id"
-		       " WHERE k.service = 'retell' AND k.is_active"
-		       " AND ($2::uuid IS NULL OR k.user_id = $2::uuid)"
-		       " AND ($2::uuid IS NOT NULL OR NOT EXISTS (SELECT 1 FROM owners)"
-		       " OR k.user_id IN (SELECT user_id FROM owners))"
-		       " ORDER BY (ua.agent_id IS NULL), k.updated_at DESC"
-		       " LIMIT " STR(CONNECTIONS_MAX_SIGNERS),
-		       2, params, rows, err);
+	// every delivery runs it: prepared, or parse and plan were most of its cost
+	return db_exec_prepared(db, arena, "connections_retell_signers",
+				"WITH owners AS (SELECT w.user_id FROM retell_agent_workspaces w"
+				" JOIN api_keys k ON k.user_id = w.user_id AND k.service = 'retell'"
+				" AND k.is_active AND w.learned_at >= k.updated_at"
+				" WHERE w.retell_agent_id = $1)"
+				" SELECT k.user_id, k.access_token, ua.agent_id AS agent_uuid"
+				" FROM api_keys k"
+				" LEFT JOIN agents a ON a.retell_agent_id = $1"
+				" LEFT JOIN user_agents ua ON ua.agent_id = a.id AND ua.user_id = k.user_id"
+				" WHERE k.service = 'retell' AND k.is_active"
+				" AND ($2::uuid IS NULL OR k.user_id = $2::uuid)"
+				" AND ($2::uuid IS NOT NULL OR NOT EXISTS (SELECT 1 FROM owners)"
+				" OR k.user_id IN (SELECT user_id FROM owners))"
+				" ORDER BY (ua.agent_id IS NULL), k.updated_at DESC"
+				" LIMIT " STR(CONNECTIONS_MAX_SIGNERS),
+				2, params, rows, err);
 }
 
 // due: refresh first; valid: the stored access token still works for now.

@@ -35,8 +35,9 @@ int db_exec(struct db *db, struct arena *arena, const char *name, const char *sq
 /* As db_exec, for a hot statement run many times per connection: prepared (parsed and planned)
  * once per server connection under a name derived from its text, then only bound and run.
  * Safe behind a transaction-mode pooler (a server connection without it prepares it again);
- * inside a transaction it runs unnamed. Meant for writes whose plan never depends on the
- * values (a generic plan is as good as a custom one), not for the dashboard's reads. */
+ * inside a transaction it runs unnamed. Meant for the webhook's per-delivery statements,
+ * whose plan never depends on the values (a generic plan is as good as a custom one), not for
+ * the dashboard's reads. */
 int db_exec_prepared(struct db *db, struct arena *arena, const char *name, const char *sql,
 		     int nparams, const char *const *params, struct db_rows *rows,
 		     struct err *err) MUSTCHECK;
