@@ -4,6 +4,7 @@ import json
 import os
 import random
 import re
+import resource
 import statistics
 import subprocess
 import sys
@@ -402,17 +403,47 @@ def sample_rss(proc):
     return [s for s in samples if s]
 
 
-def bench_sync(stack, fake_url):
+def cpu_seconds(pid, children=False):
+    """utime + stime of a live process (and of its reaped children), from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    ticks = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def postgres_cpu_seconds(stack):
+    """The cluster's CPU so far: the postmaster with its ended backends, and the live ones."""
+    postmaster = int((stack.var / "pg" / "data" / "postmaster.pid").read_text().split()[0])
+    live = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
+    total = cpu_seconds(postmaster, children=True)
+    for pid in live:
+        try:
+            total += cpu_seconds(int(pid))
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def bench_sync(stack, fake_url, fake_pid):
     print(f"sync: {SYNC_CALLS} calls, 1000 per page, a detail fetch per call", flush=True)
     user, _ = setup_user(stack, SYNC_KEY, ["agent_s1", "agent_s2"])
+    fake0, pg0 = cpu_seconds(fake_pid), postgres_cpu_seconds(stack)
+    ours0 = resource.getrusage(resource.RUSAGE_CHILDREN)
     t0 = time.monotonic()
     proc = stack.cli("sync-retell-calls", "--user", user)
     samples = sample_rss(proc)
     out, err = proc.communicate()
     elapsed = time.monotonic() - t0
+    ours1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    ours = ours1.ru_utime + ours1.ru_stime - ours0.ru_utime - ours0.ru_stime
+    fake_cpu, pg_cpu = cpu_seconds(fake_pid) - fake0, postgres_cpu_seconds(stack) - pg0
     summary = json.loads(out)
     n = summary["calls_seen"]
     report("sync calls/s end to end", f"{n / elapsed:.0f}", "calls/s", "", f"{n} calls in {elapsed:.1f} s")
+    # who was busy: the fake provider stands in for Retell's servers, which are not ours to count
+    report("sync CPU: sync-retell-calls", f"{ours:.1f}", "s", "",
+           f"{ours / n * 1000:.2f} ms a call; fake provider {fake_cpu:.1f} s ({fake_cpu / elapsed:.2f} of a core),"
+           f" PostgreSQL {pg_cpu:.1f} s ({pg_cpu / n * 1000:.2f} ms a call), over {elapsed:.1f} s on"
+           f" {os.cpu_count()} cores")
     quarter = samples[: max(1, len(samples) // 4)]
     report("sync peak RSS", f"{max(samples) / 1024:.1f}", "MB", "flat",
            f"first quarter max {max(quarter) / 1024:.1f} MB, last quarter max "
@@ -426,12 +457,15 @@ def bench_sync(stack, fake_url):
     subprocess.run(["psql", "-X", "-q", stack.database_url, "-c",
                     f"\\copy (SELECT {columns} FROM calls WHERE user_id = '{user}') TO '{path}'"], check=True)
     stack.sql("DELETE FROM calls WHERE user_id = %s", (user,))
+    pg0 = postgres_cpu_seconds(stack)
     t0 = time.monotonic()
     subprocess.run(["psql", "-X", "-q", stack.database_url, "-c", f"\\copy calls ({columns}) FROM '{path}'"],
                    check=True)
     copy_s = time.monotonic() - t0
+    pg_cpu = postgres_cpu_seconds(stack) - pg0
     os.unlink(path)
-    report("COPY of the same rows", f"{n / copy_s:.0f}", "rows/s", "", f"{copy_s:.1f} s")
+    report("COPY of the same rows", f"{n / copy_s:.0f}", "rows/s", "",
+           f"{copy_s:.1f} s; PostgreSQL CPU {pg_cpu:.1f} s ({pg_cpu / n * 1000:.2f} ms a row)")
     report("sync/COPY", f"{(n / elapsed) / (n / copy_s):.2f}", "ratio", ">= 0.5")
 
 
@@ -482,7 +516,7 @@ def main():
         if "costs" in PARTS:
             bench_costs(stack, fake)
         if "sync" in PARTS:
-            bench_sync(stack, fake_url)
+            bench_sync(stack, fake_url, fake_proc.pid)
     finally:
         stack.down()
         fake_proc.terminate()

@@ -150,14 +150,20 @@ static int serve(struct app *app, const struct app_function *fn, const char *soc
 		.after_response = fn->after_response != NULL ? app_after_response : NULL,
 	};
 
+	int rc;
+
 	srv.listen_fd = http_listen_fd(socket_path, &err);
-	if (srv.listen_fd < 0) {
+	if (srv.listen_fd < 0 || (fn->serve_begin != NULL && fn->serve_begin(app, &err) < 0)) {
 		log_error("%s", err.msg);
 		return 1;
 	}
 	log_info("serving pid=%ld threads=%d max_body=%zu", (long)getpid(), srv.threads,
 		 srv.max_body);
-	return http_serve(&srv);
+	rc = http_serve(&srv);
+	if (fn->serve_end != NULL) {
+		fn->serve_end(app);
+	}
+	return rc;
 }
 
 int app_main(int argc, char **argv, const struct app_function *fn) {

@@ -38,6 +38,10 @@ struct app_function {
 	/* Optional: work after each answer, on the serving thread (http_server's after_response).
 	 */
 	void (*after_response)(struct app *app, struct arena *arena);
+	/* Optional: process-wide set-up before serving (e.g. a background thread; a failure ends
+	 * the start with status 1), and its teardown once every serving thread has ended. */
+	int (*serve_begin)(struct app *app, struct err *err);
+	void (*serve_end)(struct app *app);
 };
 
 /* Runs the function: `int main(int c, char **v) { return app_main(c, v, &fn); }`. The process

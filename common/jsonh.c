@@ -44,6 +44,10 @@ struct json_object *jsonh_parse(const char *data, size_t len, int max_depth, str
 			err_set(err, 400, "bad_json", "invalid JSON: trailing data");
 		}
 	}
+	if (obj == NULL && err->status == 0) {
+		// a bare null is valid JSON, but NULL is this function's failure
+		err_set(err, 400, "bad_request", "expected a JSON object, not null");
+	}
 done:
 	json_tokener_free(tok);
 	return obj;

@@ -13,7 +13,8 @@
 #define JSONH_MAX_DEPTH 64
 
 /* Parses exactly len bytes as one strict, UTF-8-valid JSON value no deeper than max_depth.
- * The caller owns the result (json_object_put). 400 "bad_json" on anything else. */
+ * The caller owns the result (json_object_put). 400 "bad_json" on anything else, and 400
+ * "bad_request" for a bare null (NULL is the failure return). */
 struct json_object *jsonh_parse(const char *data, size_t len, int max_depth, struct err *err);
 
 /* Typed getters on an object. Missing or null members give *out = fallback and 0 unless

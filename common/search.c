@@ -1,10 +1,14 @@
 /* search.c: the transcript search index filled in batches after the answer. */
 #include "common/search.h"
 
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/arena.h"
 #include "common/db.h"
@@ -78,4 +82,106 @@ void search_index_soon(struct db *db, struct arena *arena) {
 		}
 	}
 	atomic_store(&indexing, 0);
+}
+
+struct search_indexer {
+	pthread_t thread;
+	pthread_mutex_t lock;
+	pthread_cond_t wake; // on CLOCK_MONOTONIC, for the interval
+	int poked;
+	int stopping;
+	struct db *db;
+};
+
+static void deadline_after_interval(struct timespec *ts) {
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_nsec += SEARCH_INTERVAL_MS * 1000000L;
+	ts->tv_sec += ts->tv_nsec / 1000000000L;
+	ts->tv_nsec %= 1000000000L;
+}
+
+static void *indexer_main(void *arg) {
+	struct search_indexer *ix = arg;
+	struct arena *arena = arena_create();
+	struct timespec until;
+
+	pthread_mutex_lock(&ix->lock);
+	while (!ix->stopping) {
+		if (!ix->poked) {
+			pthread_cond_wait(&ix->wake, &ix->lock);
+			continue;
+		}
+		ix->poked = 0;
+		pthread_mutex_unlock(&ix->lock);
+		search_index_soon(ix->db, arena);
+		arena_reset(arena);
+		pthread_mutex_lock(&ix->lock);
+		// pokes during the interval are served together by the next run
+		deadline_after_interval(&until);
+		while (!ix->stopping &&
+		       pthread_cond_timedwait(&ix->wake, &ix->lock, &until) != ETIMEDOUT) {
+		}
+	}
+	pthread_mutex_unlock(&ix->lock);
+	arena_destroy(arena);
+	return NULL;
+}
+
+struct search_indexer *search_indexer_start(const char *database_url, struct err *err) {
+	struct search_indexer *ix = calloc(1, sizeof(*ix));
+	pthread_condattr_t attr;
+	sigset_t all, old;
+	int rc;
+
+	if (ix == NULL) {
+		err_set(err, 500, "internal", "cannot allocate the search indexer");
+		return NULL;
+	}
+	pthread_mutex_init(&ix->lock, NULL);
+	pthread_condattr_init(&attr);
+	pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+	pthread_cond_init(&ix->wake, &attr);
+	pthread_condattr_destroy(&attr);
+	ix->db = db_create(database_url);
+	// the stop signals belong to the serving loop's sigtimedwait: never delivered here
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&ix->thread, NULL, indexer_main, ix);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		err_set(err, 500, "internal", "cannot start the search indexer: %s", strerror(rc));
+		db_destroy(ix->db);
+		pthread_cond_destroy(&ix->wake);
+		pthread_mutex_destroy(&ix->lock);
+		free(ix);
+		return NULL;
+	}
+	return ix;
+}
+
+void search_indexer_poke(struct search_indexer *ix) {
+	if (ix == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&ix->lock);
+	if (!ix->poked) {
+		ix->poked = 1;
+		pthread_cond_signal(&ix->wake);
+	}
+	pthread_mutex_unlock(&ix->lock);
+}
+
+void search_indexer_stop(struct search_indexer *ix) {
+	if (ix == NULL) {
+		return;
+	}
+	pthread_mutex_lock(&ix->lock);
+	ix->stopping = 1;
+	pthread_cond_signal(&ix->wake);
+	pthread_mutex_unlock(&ix->lock);
+	pthread_join(ix->thread, NULL);
+	db_destroy(ix->db);
+	pthread_cond_destroy(&ix->wake);
+	pthread_mutex_destroy(&ix->lock);
+	free(ix);
 }

@@ -23,6 +23,8 @@
 
 // set on the serving thread when its request stored a call (and so maybe a transcript to index)
 static _Thread_local int stored_call;
+// the process's transcript indexer (common/search.h)
+static struct search_indexer *indexer;
 
 struct verified {
 	const char *user_id;
@@ -158,13 +160,26 @@ done:
 	return status;
 }
 
-// The transcripts this delivery stored are searchable already (as pending); indexing them
-// waits until the provider has its answer. A refused delivery costs the database nothing more.
+// The transcripts this delivery stored are searchable already (as pending); indexing them is
+// the indexer thread's, after the answer. A refused delivery costs the database nothing more.
 static void after_response(struct app *app, struct arena *arena) {
+	(void)app;
+	(void)arena;
 	if (stored_call) {
 		stored_call = 0;
-		search_index_soon(app->db, arena);
+		search_indexer_poke(indexer);
 	}
+}
+
+static int start_indexer(struct app *app, struct err *err) {
+	indexer = search_indexer_start(app->cfg.database_url, err);
+	return indexer != NULL ? 0 : -1;
+}
+
+static void stop_indexer(struct app *app) {
+	(void)app;
+	search_indexer_stop(indexer);
+	indexer = NULL;
 }
 
 int main(int argc, char **argv) {
@@ -173,6 +188,8 @@ int main(int argc, char **argv) {
 		.handler = handle,
 		.max_body = MAX_BODY,
 		.after_response = after_response,
+		.serve_begin = start_indexer,
+		.serve_end = stop_indexer,
 	};
 
 	return app_main(argc, argv, &fn);

@@ -1,5 +1,6 @@
 /* fuzz_webhook.c: the retell-webhook input path on fuzzed headers and bodies: the
- * x-retell-signature parser and check, then the delivery parser (retell/webhook.h, retell/call.h).
+ * x-retell-signature parser and check, then the delivery parser (retell/webhook.h, retell/call.h)
+ * and the scan that gives it the word timings as sent (jsonspan.h), against json-c's reading.
  * Input: the signature header, '\n', the raw body (no '\n': the whole input is the body and
  * the header is missing). */
 #include <inttypes.h>
@@ -8,6 +9,8 @@
 
 #include "common/arena.h"
 #include "common/crypto.h"
+#include "common/jsonh.h"
+#include "common/jsonspan.h"
 #include "common/retell/webhook.h"
 #include "test/fuzz/fuzz.h"
 
@@ -106,6 +109,33 @@ static void check_delivery(const char *body, size_t body_len) {
 	json_object_put(root);
 }
 
+// Where the scan finds the call's word timings, json-c reads the whole body, and what it reads
+// there is what the span's text reads as when it is an array (the only span the webhook keeps;
+// jsonh_parse takes no bare scalar).
+static void check_span(const char *body, size_t body_len) {
+	struct jsonspan span;
+	struct json_object *whole;
+	struct json_object *call = NULL;
+	struct json_object *member = NULL;
+	struct json_object *alone;
+	struct err err = {0};
+
+	if (!jsonspan_find(body, body_len, JSONH_MAX_DEPTH, "call", "transcript_object", &span)) {
+		return;
+	}
+	FUZZ_ASSERT(span.start + span.len <= body_len && span.len > 0);
+	whole = jsonh_parse(body, body_len, JSONH_MAX_DEPTH, &err);
+	FUZZ_ASSERT(whole != NULL);
+	FUZZ_ASSERT(json_object_object_get_ex(whole, "call", &call));
+	FUZZ_ASSERT(json_object_object_get_ex(call, "transcript_object", &member));
+	if (body[span.start] == '[') {
+		alone = jsonh_parse(body + span.start, span.len, JSONH_MAX_DEPTH, &err);
+		FUZZ_ASSERT(alone != NULL && json_object_equal(alone, member));
+		json_object_put(alone);
+	}
+	json_object_put(whole);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	char *header = NULL;
 	char *body = NULL;
@@ -115,6 +145,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	check_signature(header, body, body_len);
 	check_roundtrip(body, body_len, FUZZ_NOW_MS - (int64_t)(size % 1000));
 	check_delivery(body, body_len);
+	check_span(body, body_len);
 	arena_reset(arena);
 	free(header);
 	free(body);
