@@ -342,7 +342,7 @@ int jsonspan_find(const char *doc, size_t len, int max_depth, const char *outer,
 		.inner = inner,
 	};
 
-	if (scan_value(&s, 0, TOP) < 0) {
+	if (scan_value(&s, 0, outer != NULL ? TOP : OUTER) < 0) {
 		return 0;
 	}
 	skip_ws(&s);

@@ -14,10 +14,10 @@ struct jsonspan {
 
 /* Scans all of doc (len bytes) as one RFC 8259 value, UTF-8 strings, containers nested
  * at most max_depth deep (as jsonh_parse), and looks for the top-level object's member outer, an
- * object, and its member inner. 1 and *span set when that member is there and the document is
- * valid; 0 otherwise, and also whenever the scan cannot be sure it agrees with a full parser (a key
- * written with an escape, a duplicated outer or inner key, a number json-c could not hold):
- * the caller then parses the document whole. */
+ * object, and its member inner (outer NULL: the top-level object's member inner). 1 and *span set
+ * when that member is there and the document is valid; 0 otherwise, and also whenever the scan
+ * cannot be sure it agrees with a full parser (a key written with an escape, a duplicated outer or
+ * inner key, a number json-c could not hold): the caller then parses the document whole. */
 int jsonspan_find(const char *doc, size_t len, int max_depth, const char *outer, const char *inner,
 		  struct jsonspan *span);
 

@@ -8,6 +8,7 @@
 
 #include "common/arena.h"
 #include "common/jsonh.h"
+#include "common/jsonspan.h"
 
 #define MIN_TIMESTAMP_MS 1420070400000LL /* 2015-01-01: before Retell existed */
 #define FUTURE_SLACK_MS	 (7LL * 86400 * 1000)
@@ -104,6 +105,31 @@ static int rank_of(const struct retell_call *rec) {
 		return CALL_RANK_STARTED;
 	}
 	return rec->call_status != NULL || rec->end_ms != -1 ? CALL_RANK_ENDED : CALL_RANK_STARTED;
+}
+
+// A call's word timings are most of it (thousands of small objects): json-c builds a tree of
+// the rest only. Not an array, or a document the scan is not sure of: json-c reads it all.
+struct json_object *retell_call_document_parse(const char *body, size_t len, const char *outer,
+					       struct arena *arena, const char **word_timings,
+					       struct err *err) {
+	struct jsonspan span;
+	size_t after, rest_len;
+	char *rest;
+
+	*word_timings = NULL;
+	if (!jsonspan_find(body, len, JSONH_MAX_DEPTH, outer, "transcript_object", &span) ||
+	    body[span.start] != '[') {
+		return jsonh_parse(body, len, JSONH_MAX_DEPTH, err);
+	}
+	after = span.start + span.len;
+	rest_len = span.start + 4 + (len - after);
+	rest = arena_alloc(arena, rest_len + 1);
+	memcpy(rest, body, span.start);
+	memcpy(rest + span.start, "null", 4);
+	memcpy(rest + span.start + 4, body + after, len - after);
+	rest[rest_len] = '\0';
+	*word_timings = arena_strndup(arena, body + span.start, span.len);
+	return jsonh_parse(rest, rest_len, JSONH_MAX_DEPTH, err);
 }
 
 int retell_call_parse(struct json_object *call, struct arena *arena, struct retell_call *rec,

@@ -3,6 +3,7 @@
 #ifndef COMMON_RETELL_CALL_H
 #define COMMON_RETELL_CALL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "common/err.h"
@@ -42,6 +43,15 @@ struct retell_call {
  * Wrong types, missing ids, negative durations or timestamps outside 2015..now+7 days: 400. */
 int retell_call_parse(struct json_object *call, struct arena *arena, struct retell_call *rec,
 		      struct err *err) MUSTCHECK;
+
+/* Parses body, a call (outer NULL) or a document whose member outer is the call, into the
+ * returned tree (the caller puts it; NULL and err set on malformed JSON). When the scan
+ * (jsonspan.h) has checked the whole body and the call's transcript_object is an array, json-c
+ * reads null in its place and *word_timings is its text as sent (arena-owned), for the caller
+ * to put in retell_call_parse's rec.transcript_object; else *word_timings is NULL. */
+struct json_object *retell_call_document_parse(const char *body, size_t len, const char *outer,
+					       struct arena *arena, const char **word_timings,
+					       struct err *err);
 
 /* ceil(ms / 1000), the billing rule's seconds. */
 int64_t retell_call_seconds(int64_t duration_ms);

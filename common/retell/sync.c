@@ -68,16 +68,22 @@ static int needs_detail(struct json_object *item, struct json_object *complete) 
 	return !json_object_object_get_ex(complete, id, NULL);
 }
 
-// Parses and upserts one call, moving *cursor past its start.
+// Parses and upserts one call (its word timings as sent, or NULL: the tree's), moving *cursor
+// past its start.
 static int upsert_call(struct app *app, struct sync_run *run, struct json_object *call,
-		       int64_t *cursor, struct err *err) {
+		       const char *word_timings, int64_t *cursor, struct err *err) {
 	struct retell_call rec;
 	struct calls_result result;
 	struct err why = {0};
 
 	// a call we cannot read or store fails the run (502), never skipped
-	if (retell_call_parse(call, run->arena, &rec, &why) < 0 ||
-	    calls_upsert_retell(app->db, run->arena, &rec, run->user_id,
+	if (retell_call_parse(call, run->arena, &rec, &why) < 0) {
+		return sync_call_failed(err, &why);
+	}
+	if (word_timings != NULL) {
+		rec.transcript_object = word_timings;
+	}
+	if (calls_upsert_retell(app->db, run->arena, &rec, run->user_id,
 				agents_assigned_uuid(&run->agents, rec.agent_id), &result,
 				&why) < 0) {
 		return sync_call_failed(err, &why);
@@ -92,12 +98,14 @@ static int upsert_call(struct app *app, struct sync_run *run, struct json_object
 }
 
 // Fetches n full calls at once and upserts each as soon as it is parsed: a parsed call with
-// its word-level transcript takes about a megabyte, so only one chunk is ever held.
+// its word-level transcript takes about a megabyte, so only one chunk is ever held, and each
+// call's text copies (its own arena) go once it is stored.
 static int fetch_and_upsert(struct app *app, struct sync_run *run, const char *api_key,
 			    struct httpc_batch_item *batch, size_t n, int64_t *cursor,
 			    struct err *err) {
 	char *auth = arena_printf(run->arena, "Authorization: Bearer %s", api_key);
 	const char *headers[] = {auth, "Accept: application/json", NULL};
+	struct arena *one_call = arena_create();
 	int rc = 0;
 
 	httpc_get_batch(app->httpc, headers, batch, n, (int)app->cfg.sync_detail_concurrency,
@@ -105,25 +113,29 @@ static int fetch_and_upsert(struct app *app, struct sync_run *run, const char *a
 	secrets_wipe(auth);
 	for (size_t b = 0; b < n && rc == 0; b++) {
 		struct json_object *full = NULL;
+		const char *word_timings = NULL;
 		struct err bad = {0};
 		if (batch[b].status == 0) {
 			rc = err_set(err, batch[b].err.status, batch[b].err.code, "%s",
 				     batch[b].err.msg);
 		} else if (batch[b].status != 200) {
 			rc = retell_client_status_error(batch[b].status, err);
-		} else if ((full = jsonh_parse(batch[b].body.data, batch[b].body.len,
-					       JSONH_MAX_DEPTH, &bad)) == NULL) {
+		} else if ((full = retell_call_document_parse(batch[b].body.data, batch[b].body.len,
+							      NULL, one_call, &word_timings,
+							      &bad)) == NULL) {
 			rc = err_set(err, 502, "provider_bad_answer",
 				     "provider answered malformed JSON");
 		} else {
-			rc = upsert_call(app, run, full, cursor, err);
+			rc = upsert_call(app, run, full, word_timings, cursor, err);
 		}
 		json_object_put(full);
+		arena_reset(one_call);
 	}
 	for (size_t b = 0; b < n; b++) {
 		buf_finish(&batch[b].body);
 		memset(&batch[b], 0, sizeof(batch[b]));
 	}
+	arena_destroy(one_call);
 	return rc;
 }
 
@@ -172,7 +184,7 @@ static int store_page(struct app *app, struct sync_run *run, const char *api_key
 
 		if (!needs_detail(item, complete) ||
 		    !json_object_object_get_ex(item, "call_id", &id)) {
-			if (upsert_call(app, run, item, &cursor, err) < 0) {
+			if (upsert_call(app, run, item, NULL, &cursor, err) < 0) {
 				goto done;
 			}
 			continue;

@@ -8,10 +8,8 @@
 
 #include <json-c/json_object.h>
 
-#include "common/arena.h"
 #include "common/crypto.h"
 #include "common/jsonh.h"
-#include "common/jsonspan.h"
 
 int retell_signature_parse(const char *header, int64_t now_ms, int64_t *timestamp_ms,
 			   uint8_t digest[32], struct err *err) {
@@ -57,39 +55,13 @@ static int is_call_event(const char *event) {
 	       strcmp(event, "call_analyzed") == 0;
 }
 
-// The call's word timings are most of a delivery (thousands of small objects): when the scan
-// has checked the document, they are kept as written and json-c reads the rest, with null in
-// their place. Otherwise (not an array, or the scan is not sure) json-c reads it all.
-static struct json_object *parse_around_word_timings(const char *body, size_t len,
-						     struct arena *arena, const char **word_timings,
-						     struct err *err) {
-	struct jsonspan span;
-	size_t after, rest_len;
-	char *rest;
-
-	*word_timings = NULL;
-	if (!jsonspan_find(body, len, JSONH_MAX_DEPTH, "call", "transcript_object", &span) ||
-	    body[span.start] != '[') {
-		return jsonh_parse(body, len, JSONH_MAX_DEPTH, err);
-	}
-	after = span.start + span.len;
-	rest_len = span.start + 4 + (len - after);
-	rest = arena_alloc(arena, rest_len + 1);
-	memcpy(rest, body, span.start);
-	memcpy(rest + span.start, "null", 4);
-	memcpy(rest + span.start + 4, body + after, len - after);
-	rest[rest_len] = '\0';
-	*word_timings = arena_strndup(arena, body + span.start, span.len);
-	return jsonh_parse(rest, rest_len, JSONH_MAX_DEPTH, err);
-}
-
 int retell_delivery_parse(const char *body, size_t len, struct arena *arena,
 			  struct retell_delivery *out, struct json_object **root, struct err *err) {
 	struct json_object *call = NULL;
 	const char *word_timings;
 
 	memset(out, 0, sizeof(*out));
-	*root = parse_around_word_timings(body, len, arena, &word_timings, err);
+	*root = retell_call_document_parse(body, len, "call", arena, &word_timings, err);
 	if (*root == NULL) {
 		return -1;
 	}

@@ -109,10 +109,11 @@ static void check_delivery(const char *body, size_t body_len) {
 	json_object_put(root);
 }
 
-// Where the scan finds the call's word timings, json-c reads the whole body, and what it reads
-// there is what the span's text reads as when it is an array (the only span the webhook keeps;
-// jsonh_parse takes no bare scalar).
-static void check_span(const char *body, size_t body_len) {
+// Where the scan finds the call's word timings (in a delivery's call, outer "call", or in a
+// get-call answer, outer NULL), json-c reads the whole body, and what it reads there is what
+// the span's text reads as when it is an array (the only span kept; jsonh_parse takes no bare
+// scalar).
+static void check_span(const char *body, size_t body_len, const char *outer) {
 	struct jsonspan span;
 	struct json_object *whole;
 	struct json_object *call = NULL;
@@ -120,13 +121,14 @@ static void check_span(const char *body, size_t body_len) {
 	struct json_object *alone;
 	struct err err = {0};
 
-	if (!jsonspan_find(body, body_len, JSONH_MAX_DEPTH, "call", "transcript_object", &span)) {
+	if (!jsonspan_find(body, body_len, JSONH_MAX_DEPTH, outer, "transcript_object", &span)) {
 		return;
 	}
 	FUZZ_ASSERT(span.start + span.len <= body_len && span.len > 0);
 	whole = jsonh_parse(body, body_len, JSONH_MAX_DEPTH, &err);
 	FUZZ_ASSERT(whole != NULL);
-	FUZZ_ASSERT(json_object_object_get_ex(whole, "call", &call));
+	call = whole;
+	FUZZ_ASSERT(outer == NULL || json_object_object_get_ex(whole, outer, &call));
 	FUZZ_ASSERT(json_object_object_get_ex(call, "transcript_object", &member));
 	if (body[span.start] == '[') {
 		alone = jsonh_parse(body + span.start, span.len, JSONH_MAX_DEPTH, &err);
@@ -145,7 +147,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
 	check_signature(header, body, body_len);
 	check_roundtrip(body, body_len, FUZZ_NOW_MS - (int64_t)(size % 1000));
 	check_delivery(body, body_len);
-	check_span(body, body_len);
+	check_span(body, body_len, "call");
+	check_span(body, body_len, NULL);
 	arena_reset(arena);
 	free(header);
 	free(body);

@@ -120,6 +120,17 @@ static void test_span_found(void) {
 		     "[\"\\ud83d\\ude00\"]");
 }
 
+// A get-call answer is the call itself: outer NULL.
+static void test_span_at_the_top(void) {
+	static const char doc[] = "{\"call_id\":\"c\",\"transcript_object\":[{\"a\":1}],\"x\":{}}";
+	struct jsonspan span;
+
+	CHECK(jsonspan_find(doc, strlen(doc), JSONH_MAX_DEPTH, NULL, "transcript_object", &span));
+	CHECK(span.len == 9 && memcmp(doc + span.start, "[{\"a\":1}]", 9) == 0);
+	CHECK(!jsonspan_find("{\"x\":{\"transcript_object\":[]}}", 30, JSONH_MAX_DEPTH, NULL,
+			     "transcript_object", &span));
+}
+
 // Not there, or not sure: the caller parses the document whole.
 static void test_span_not_found_or_not_sure(void) {
 	static const char *const docs[] = {
@@ -213,6 +224,7 @@ int main(void) {
 	test_parse_limits();
 	test_getters();
 	test_span_found();
+	test_span_at_the_top();
 	test_span_not_found_or_not_sure();
 	test_span_depth_agrees_with_json_c();
 	test_delivery_keeps_word_timings_as_sent();
