@@ -136,6 +136,7 @@ static void app_after_response(void *ctx, struct arena *arena) {
 
 static int serve(struct app *app, const struct app_function *fn, const char *socket_path) {
 	struct err err = {0};
+	int rc;
 	struct http_server srv = {
 		.function = fn->name,
 		.max_body = fn->max_body != 0 ? fn->max_body : (size_t)app->cfg.max_body_bytes,
@@ -149,8 +150,6 @@ static int serve(struct app *app, const struct app_function *fn, const char *soc
 		.thread_end = app_thread_end,
 		.after_response = fn->after_response != NULL ? app_after_response : NULL,
 	};
-
-	int rc;
 
 	srv.listen_fd = http_listen_fd(socket_path, &err);
 	if (srv.listen_fd < 0 || (fn->serve_begin != NULL && fn->serve_begin(app, &err) < 0)) {

@@ -73,6 +73,16 @@ def test_a_transcript_is_found_pending_and_indexed_and_a_change_drops_its_old_wo
     assert search(stack, http, "heron") == []
 
 
+def test_deliveries_inside_one_indexer_interval_are_indexed_with_no_delivery_after_them(
+        stack, fake, http, owner):
+    """The indexer thread runs at most every 100 ms: what is stored while it waits is taken by
+    its next run, not left for a delivery that may never come."""
+    calls = [deliver(stack, fake, http, f"call_burst_{i}", transcript=f"Agent: walnut number {i}")
+             for i in range(6)]
+    assert wait_until(lambda: pending(stack) == 0, timeout=10)
+    assert [indexed(stack, c) for c in calls] == [f"Agent: walnut number {i}" for i in range(6)]
+
+
 def test_search_returns_what_summary_or_transcript_ilike_returns(stack, fake, http, owner):
     rnd = random.Random(17)
 
