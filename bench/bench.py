@@ -220,6 +220,19 @@ def peer_up(stack, user, agent_ids):
     return proc, f"http://127.0.0.1:{port}/", version
 
 
+def report_parse_cpu(body):
+    """CPU of reading one delivery: word timings kept as sent (jsonspan) against json-c's tree of it all."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as f:
+        f.write(body)
+        f.flush()
+        out = subprocess.run([str(BUILD / "bench" / "bench-parse-delivery"), f.name, "2000"],
+                             capture_output=True, text=True, check=True).stdout
+    ms = dict(line.rsplit(" ", 2)[:2] for line in out.splitlines())
+    report("webhook delivery parse CPU", ms["as sent"], "ms", "",
+           f"{len(body) / 1024:.0f} KB body; json-c's tree of the whole body (before) {ms['whole tree']} ms,"
+           f" {float(ms['whole tree']) / float(ms['as sent']):.1f}x")
+
+
 def bench_webhook(stack, fake):
     print("webhook: SDK-signed call_ended deliveries, 20-60 KB; retell-webhook over nginx vs the Deno peer",
           flush=True)
@@ -229,7 +242,9 @@ def bench_webhook(stack, fake):
     report("webhook body size", f"{statistics.mean(sizes) / 1024:.0f}", "KB", "20-60 KB",
            f"min {sizes[0] / 1024:.0f} KB, max {sizes[-1] / 1024:.0f} KB")
     # a delivery of the median size: pgbench stores the same bytes the function stores
-    script = pgbench_script(stack, user, agents[0], sorted(bodies, key=len)[len(bodies) // 2])
+    median = sorted(bodies, key=len)[len(bodies) // 2]
+    script = pgbench_script(stack, user, agents[0], median)
+    report_parse_cpu(median)
     floor = floor_script(stack)
     peer, peer_url, version = peer_up(stack, user, agents)
     report("peer", version, "", "", "retell-sdk verify, postgres.js pool 16, the plan's upsert")
@@ -244,7 +259,7 @@ def bench_webhook(stack, fake):
             sdk_signed(bodies, signed)
             with RssSampler(ours_pids) as ours_rss:
                 rps, p50, p99, non2xx, errs = run_wrk(stack.url("retell-webhook"), signed, c)
-            # indexed after the answers (0053): what the serving threads had not caught up with
+            # indexed after the answers (0053): what the indexer threads had not caught up with
             waiting = stack.sql("SELECT count(*) AS n FROM call_transcript_pending")[0]["n"]
             with RssSampler(lambda: [peer.pid]) as peer_rss:
                 prps, pp50, pp99, pnon2xx, perrs = run_wrk(peer_url, signed, c)
