@@ -127,6 +127,14 @@ static void *indexer_main(void *arg) {
 	return NULL;
 }
 
+// What start made, once the thread has ended (or never ran).
+static void indexer_free(struct search_indexer *ix) {
+	db_destroy(ix->db);
+	pthread_cond_destroy(&ix->wake);
+	pthread_mutex_destroy(&ix->lock);
+	free(ix);
+}
+
 struct search_indexer *search_indexer_start(const char *database_url, struct err *err) {
 	struct search_indexer *ix = calloc(1, sizeof(*ix));
 	pthread_condattr_t attr;
@@ -150,10 +158,7 @@ struct search_indexer *search_indexer_start(const char *database_url, struct err
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		err_set(err, 500, "internal", "cannot start the search indexer: %s", strerror(rc));
-		db_destroy(ix->db);
-		pthread_cond_destroy(&ix->wake);
-		pthread_mutex_destroy(&ix->lock);
-		free(ix);
+		indexer_free(ix);
 		return NULL;
 	}
 	return ix;
@@ -180,8 +185,5 @@ void search_indexer_stop(struct search_indexer *ix) {
 	pthread_cond_signal(&ix->wake);
 	pthread_mutex_unlock(&ix->lock);
 	pthread_join(ix->thread, NULL);
-	db_destroy(ix->db);
-	pthread_cond_destroy(&ix->wake);
-	pthread_mutex_destroy(&ix->lock);
-	free(ix);
+	indexer_free(ix);
 }
